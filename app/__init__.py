@@ -1,0 +1,83 @@
+"""Deyor Escalations: the application factory."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from flask import Flask, jsonify, render_template, request
+from flask_appbuilder import AppBuilder
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .extensions import csrf, db, migrate
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "migrations"
+
+
+class InsecureConfiguration(RuntimeError):
+    pass
+
+
+def _check_secret_key(app: Flask) -> None:
+    import config
+
+    key = app.config.get("SECRET_KEY") or ""
+    if app.config.get("PRODUCTION") and (key == config.DEV_SECRET_KEY or len(key) < 16):
+        raise InsecureConfiguration(
+            "FLASK_SECRET_KEY must be set to a long random value in production."
+        )
+
+
+def _sqlite_connection_setup(dbapi_connection, connection_record) -> None:
+    # Unicode-aware lower() so case-insensitive search matches PostgreSQL's ILIKE,
+    # and enforced foreign keys so ON DELETE CASCADE behaves the same.
+    dbapi_connection.create_function(
+        "lower", 1, lambda s: s.lower() if isinstance(s, str) else s, deterministic=True
+    )
+    dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _register_error_pages(app: Flask) -> None:
+    def _error(code: int, message: str):
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify(message=message), code
+        return render_template("error.html", code=code, message=message), code
+
+    app.register_error_handler(404, lambda e: _error(404, "Not found"))
+    app.register_error_handler(405, lambda e: _error(405, "Method not allowed"))
+    app.register_error_handler(500, lambda e: _error(500, "Something went wrong; it has been logged."))
+
+
+def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object("config")
+    app.config.update(overrides or {})
+    _check_secret_key(app)
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+
+    from .tickets import history
+
+    history.install()
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_connection_setup)
+        appbuilder = AppBuilder()
+        appbuilder.init_app(app, db.session)
+        from .views import register_views
+
+        register_views(appbuilder)
+
+    from .cli import register_cli
+    from .health import health
+
+    app.register_blueprint(health)
+    register_cli(app)
+    _register_error_pages(app)
+    return app

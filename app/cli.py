@@ -1,0 +1,89 @@
+"""flask commands: setup (run once per deploy) and reset-password."""
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .extensions import db
+from .models import Person, Team
+
+DEFAULT_ADMIN_EMAIL = "admin@deyor.local"
+
+
+def ensure_default_teams() -> list[str]:
+    created = []
+    for name in current_app.config["DEFAULT_TEAMS"]:
+        if db.session.query(Team.id).filter(Team.name == name).first() is None:
+            db.session.add(Team(name=name))
+            created.append(name)
+    db.session.commit()
+    return created
+
+
+def bootstrap_admin() -> str:
+    """On the first run (no people at all) create the admin from ADMIN_EMAIL/ADMIN_PASSWORD."""
+    sm = current_app.appbuilder.sm
+    if sm.count_users():
+        return "People exist already: no admin bootstrap."
+    email = (current_app.config["ADMIN_EMAIL"] or DEFAULT_ADMIN_EMAIL).strip().lower()
+    password = current_app.config["ADMIN_PASSWORD"]
+    source = "ADMIN_EMAIL/ADMIN_PASSWORD"
+    if not password:
+        if current_app.config.get("PRODUCTION"):
+            return (
+                "No people and no ADMIN_PASSWORD: set ADMIN_EMAIL and ADMIN_PASSWORD and "
+                "run `flask setup` again, or run `flask fab create-admin`."
+            )
+        password = secrets.token_urlsafe(12)
+        source = "generated now, shown once (set ADMIN_EMAIL/ADMIN_PASSWORD in .env to choose)"
+    user = sm.add_user(
+        username=email, first_name="Admin", last_name="", email=email,
+        role=sm.find_role(sm.auth_role_admin), password=password,
+    )
+    if not user:
+        raise click.ClickException("Could not create the admin; see the log.")
+    shown = password if "generated" in source else "(the ADMIN_PASSWORD value)"
+    return f"Admin created: {email} / {shown}  [credentials: {source}]"
+
+
+@click.command("setup")
+@with_appcontext
+def setup_command() -> None:
+    """Permissions, roles, default teams and the first admin. Idempotent; run after `flask db upgrade`."""
+    from .security import sync_roles
+
+    appbuilder = current_app.appbuilder
+    sync_roles(appbuilder.sm)
+    appbuilder.add_permissions(update_perms=True)
+    sync_roles(appbuilder.sm)
+    created = ensure_default_teams()
+    if created:
+        click.echo(f"Teams created: {', '.join(created)}")
+    click.echo(bootstrap_admin())
+
+
+@click.command("reset-password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def reset_password_command(email: str, password: str) -> None:
+    """Set a new password for the person with this email (or username)."""
+    sm = current_app.appbuilder.sm
+    key = email.strip().lower()
+    person = db.session.query(Person).filter(
+        (db.func.lower(Person.email) == key) | (db.func.lower(Person.username) == key)
+    ).first()
+    if person is None:
+        raise click.ClickException(f"No person with email {email}.")
+    if len(password) < 8:
+        raise click.ClickException("The password must be at least 8 characters.")
+    sm.reset_password(person.id, password)
+    click.echo(f"Password reset for {person.email}.")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(setup_command)
+    app.cli.add_command(reset_password_command)

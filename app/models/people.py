@@ -1,0 +1,55 @@
+"""People (FAB's user, extended), teams and founders."""
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import relationship
+
+person_team = Table(
+    "person_team",
+    Model.metadata,
+    Column("user_id", Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("team_id", Integer, ForeignKey("team.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Team(Model):
+    __tablename__ = "team"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(80), unique=True, nullable=False)
+    # Comma-separated addresses an admin adds beside TEAM_EMAILS_<TEAM>.
+    default_emails = Column(Text, nullable=True)
+
+    members = relationship("Person", secondary=person_team, back_populates="teams")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Person(User):
+    """One notion of person: FAB's login user plus phone and team membership."""
+
+    __tablename__ = "ab_user"
+    phone = Column(String(40), nullable=True)
+    teams = relationship(
+        Team, secondary=person_team, back_populates="members", lazy="selectin", order_by=Team.name
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __repr__(self) -> str:
+        return self.full_name
+
+
+class Founder(Model):
+    __tablename__ = "founder"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(120), nullable=False)
+    email = Column(String(320), unique=True, nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+
+    def __repr__(self) -> str:
+        return self.name

@@ -1,0 +1,133 @@
+"""Tickets, their comments and their change history."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import relationship
+
+from .people import Person, Team
+
+PRIORITIES = ("Low", "Medium", "High", "Urgent")
+STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED = "Open", "In Progress", "Resolved"
+STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the same on SQLite and PostgreSQL."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+ticket_assignee = Table(
+    "ticket_assignee",
+    Model.metadata,
+    Column("ticket_id", Integer, ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_ticket_assignee_user_id", "user_id"),
+)
+
+
+class Ticket(Model):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        CheckConstraint(_in("priority", PRIORITIES), name="ck_ticket_priority"),
+        CheckConstraint(_in("status", STATUSES), name="ck_ticket_status"),
+        Index("ix_ticket_updated_at", "updated_at"),
+        Index("ix_ticket_team_id", "team_id"),
+        Index("ix_ticket_created_by_id", "created_by_id"),
+        Index("ix_ticket_booking_id", "booking_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    subject = Column(String(200), nullable=False)
+    booking_id = Column(String(40), nullable=False)
+    team_id = Column(Integer, ForeignKey("team.id"), nullable=False)
+    team = relationship(Team, lazy="joined", innerjoin=True)
+    priority = Column(String(10), nullable=False, default="Medium")
+    status = Column(String(20), nullable=False, default=STATUS_OPEN)
+    description = Column(Text, nullable=True)
+    customer_name = Column(String(120), nullable=True)
+    customer_contact = Column(String(120), nullable=True)
+    notify_emails = Column(Text, nullable=True)
+    assignees = relationship(
+        Person, secondary=ticket_assignee, lazy="selectin", order_by=Person.first_name
+    )
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    created_by = relationship(Person, foreign_keys=[created_by_id], lazy="joined")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    resolved_at = Column(DateTime, nullable=True)
+    resolved_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    resolved_by = relationship(Person, foreign_keys=[resolved_by_id], lazy="select")
+    resolution_notes = Column(Text, nullable=True)
+    # Optimistic lock: an UPDATE carries the version it read, so a concurrent
+    # save fails instead of silently overwriting.
+    version = Column(Integer, nullable=False, default=1)
+
+    comments = relationship(
+        "Comment",
+        back_populates="ticket",
+        order_by="(Comment.created_at, Comment.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    events = relationship(
+        "TicketEvent",
+        back_populates="ticket",
+        order_by="(TicketEvent.created_at, TicketEvent.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"ESC-{self.id} {self.subject}" if self.id else self.subject or "New ticket"
+
+
+class Comment(Model):
+    __tablename__ = "comment"
+    __table_args__ = (Index("ix_comment_ticket_id", "ticket_id", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False)
+    ticket = relationship(Ticket, back_populates="comments")
+    author_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    author = relationship(Person, lazy="joined")
+    body = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Comment {self.id} on ESC-{self.ticket_id}"
+
+
+class TicketEvent(Model):
+    """One recorded change of a ticket: who, when, which field, from → to."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_ticket_id", "ticket_id", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False)
+    ticket = relationship(Ticket, back_populates="events")
+    actor_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    actor = relationship(Person, lazy="joined")
+    field = Column(String(40), nullable=False)
+    old_value = Column(Text, nullable=True)
+    new_value = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

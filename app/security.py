@@ -1,0 +1,138 @@
+"""Security manager subclass: the Person model, the Team Members screen, role definitions."""
+from __future__ import annotations
+
+import logging
+
+from flask import flash, g, redirect
+from flask_appbuilder.actions import action
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import UserDBModelView
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import DataRequired
+
+from .forms_util import rule
+from .models import Person
+from .tickets.validation import normalize_email, normalize_phone
+from .views.base import RowScopedActionsMixin
+
+log = logging.getLogger(__name__)
+
+ADMIN, LEAD, AGENT = "Admin", "Lead", "Agent"
+
+
+class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
+    """People: add with name, email, phone, teams, roles and password in one form.
+
+    The username is the email, so people log in with their email address.
+    """
+
+    list_title = _l("Team Members")
+    show_title = _l("Team Member")
+    add_title = _l("Add Team Member")
+    edit_title = _l("Edit Team Member")
+    list_columns = ["first_name", "last_name", "email", "phone", "teams", "roles", "active"]
+    search_columns = ["first_name", "last_name", "email", "phone", "teams", "roles", "active"]
+    add_columns = [
+        "first_name", "last_name", "email", "phone", "teams", "roles", "active",
+        "password", "conf_password",
+    ]
+    edit_columns = ["first_name", "last_name", "email", "phone", "teams", "roles", "active"]
+    show_fieldsets = [
+        (_l("Person"), {"fields": ["first_name", "last_name", "email", "phone", "teams", "roles", "active"]}),
+        (_l("Audit"), {"fields": ["last_login", "login_count", "fail_login_count", "created_on", "changed_on"], "expanded": False}),
+    ]
+    user_show_fieldsets = [
+        (_l("Person"), {"fields": ["first_name", "last_name", "email", "phone", "teams", "roles"]}),
+    ]
+    label_columns = {**UserDBModelView.label_columns, "phone": _l("Phone"), "teams": _l("Teams")}
+    validators_columns = {
+        "email": [DataRequired(), rule(normalize_email)],
+        "phone": [rule(normalize_phone)],
+    }
+    base_order = ("first_name", "asc")
+
+    @staticmethod
+    def _username_from_email(item: Person) -> None:
+        item.email = (item.email or "").strip().lower()
+        item.username = item.email
+
+    def pre_add(self, item: Person) -> None:
+        self._username_from_email(item)
+        super().pre_add(item)
+
+    def pre_update(self, item: Person) -> None:
+        self._username_from_email(item)
+        if item.id == g.user.id and not item.active:
+            raise ValueError(str(_l("You cannot deactivate yourself.")))
+        super().pre_update(item)
+
+    @action("deactivate", _l("Deactivate"), _l("Deactivate the selected people?"), "fa-ban", single=False)
+    def deactivate(self, items):
+        items = items if isinstance(items, list) else [items]
+        for person in items:
+            if person.id != g.user.id:
+                person.active = False
+        self.datamodel.session.commit()
+        flash(str(_l("Deactivated: they can no longer log in or receive email.")), "success")
+        return redirect(self.get_redirect())
+
+
+class DeyorSecurityManager(SecurityManager):
+    user_model = Person
+    userdbmodelview = TeamMemberView
+
+    def auth_user_db(self, username, password):
+        # People paste their email with stray spaces; AUTH_USERNAME_CI handles case.
+        return super().auth_user_db((username or "").strip(), password)
+
+
+# --- Roles -------------------------------------------------------------------
+# (permission, view) pairs each role needs for its job. Admin gets everything from
+# FAB itself. Names of FAB's own views are read from the security manager so a
+# subclassed view keeps working.
+def _self_service(sm) -> list[tuple[str, str]]:
+    user_view = sm.user_view.class_permission_name
+    return [
+        ("can_userinfo", user_view),
+        ("resetmypassword", user_view),
+        ("userinfoedit", user_view),
+        ("can_this_form_get", "ResetMyPasswordView"),
+        ("can_this_form_post", "ResetMyPasswordView"),
+        ("can_this_form_get", "UserInfoEditView"),
+        ("can_this_form_post", "UserInfoEditView"),
+    ]
+
+
+WORK_TICKETS = [
+    ("can_list", "TicketModelView"),
+    ("can_show", "TicketModelView"),
+    ("can_add", "TicketModelView"),
+    ("can_edit", "TicketModelView"),
+    ("can_list", "CommentModelView"),
+    ("can_show", "CommentModelView"),
+    ("menu_access", "Tickets"),
+    ("menu_access", "All tickets"),
+    ("menu_access", "My tickets"),
+    ("menu_access", "New ticket"),
+    ("menu_access", "Comments"),
+]
+
+
+def role_permissions(sm) -> dict[str, list[tuple[str, str]]]:
+    agent = WORK_TICKETS + _self_service(sm)
+    return {AGENT: agent, LEAD: agent + [("can_delete", "TicketModelView")]}
+
+
+def sync_roles(sm) -> None:
+    """Create Admin, Lead and Agent if missing and give each what its job needs.
+
+    Idempotent. Permissions an admin added to a role in the UI are kept.
+    """
+    sm.add_role(sm.auth_role_admin)
+    sm.add_role(sm.auth_role_public)
+    for name, pairs in role_permissions(sm).items():
+        role = sm.add_role(name)
+        granted = {(pv.permission.name, pv.view_menu.name) for pv in role.permissions}
+        for perm, view in pairs:
+            if (perm, view) not in granted:
+                sm.add_permission_role(role, sm.add_permission_view_menu(perm, view))

@@ -1,0 +1,31 @@
+"""Every view is registered here, in one place."""
+from __future__ import annotations
+
+from flask_appbuilder import AppBuilder
+from flask_babel import lazy_gettext as _l
+
+from .admin import FounderModelView, TeamModelView
+from .comments import CommentModelView
+from .tickets import TicketModelView
+
+
+def register_views(appbuilder: AppBuilder) -> None:
+    appbuilder.add_view(
+        TicketModelView, "All tickets", label=_l("All tickets"), icon="fa-ticket",
+        category="Tickets", category_label=_l("Tickets"), category_icon="fa-ticket",
+    )
+    appbuilder.add_link(
+        "My tickets", label=_l("My tickets"), href="/tickets/mine/", icon="fa-user", category="Tickets",
+    )
+    appbuilder.add_link(
+        "New ticket", label=_l("New ticket"), href="/tickets/add", icon="fa-plus", category="Tickets",
+    )
+    appbuilder.add_view(
+        CommentModelView, "Comments", label=_l("Comments"), icon="fa-comments", category="Tickets",
+    )
+    appbuilder.add_link(
+        "Team Members", label=_l("Team Members"), href="/users/list/", icon="fa-users",
+        category="Admin", category_label=_l("Admin"), category_icon="fa-wrench",
+    )
+    appbuilder.add_view(TeamModelView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="Admin")
+    appbuilder.add_view(FounderModelView, "Founders", label=_l("Founders"), icon="fa-star", category="Admin")

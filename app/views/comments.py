@@ -1,0 +1,27 @@
+"""All comments I may see, searchable (read-only: comments are added on the ticket page)."""
+from __future__ import annotations
+
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from ..models import Comment
+from ..tickets.people import AssignablePeopleFilter
+from ..tickets.visibility import CommentVisibilityFilter
+from .base import RowScopedActionsMixin
+
+
+class CommentModelView(RowScopedActionsMixin, ModelView):
+    route_base = "/comments"
+    datamodel = SQLAInterface(Comment)
+    base_permissions = ["can_list", "can_show"]
+    base_filters = [["id", CommentVisibilityFilter, lambda: None]]
+    base_order = ("created_at", "desc")
+    page_size = 25
+    list_title = _l("Comments")
+    show_title = _l("Comment")
+    label_columns = {"ticket": _l("Ticket"), "author": _l("Author"), "body": _l("Comment"), "created_at": _l("Time")}
+    list_columns = ["ticket", "author", "body", "created_at"]
+    show_columns = ["ticket", "author", "body", "created_at"]
+    search_columns = ["body", "author", "created_at"]
+    search_form_query_rel_fields = {"author": [["id", AssignablePeopleFilter, None]]}

@@ -1,0 +1,236 @@
+"""Ticket screens at /tickets/: list with one search box, detail with comments, history and status buttons."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, SelectField
+from wtforms.validators import DataRequired
+
+from ..forms_util import rule
+from ..models import PRIORITIES, STATUS_IN_PROGRESS, STATUS_OPEN, STATUS_RESOLVED, Comment, Ticket
+from ..tickets import validation as v
+from ..tickets.people import AssignablePeopleFilter
+from ..tickets.search import TicketSearchFilter
+from ..tickets.visibility import TicketVisibilityFilter, current_person
+from ..tickets.workflow import change_status
+from .base import RowScopedActionsMixin
+
+MAX_COMMENT = 5000
+
+
+def _text(label: str, max_length: int, required: bool = False):
+    return rule(lambda value: v.normalize_text(value, label=label, required=required, max_length=max_length))
+
+
+def _names(people) -> str:
+    return ", ".join(person.full_name for person in people or [])
+
+
+CONFLICT_MESSAGE = _l(
+    "This ticket was changed by someone else while you were editing it. "
+    "Your changes were not saved: reload the ticket and apply them again."
+)
+
+
+class StaleTicket(ValueError):
+    pass
+
+
+def check_version(ticket: Ticket, expected) -> None:
+    """Refuse a save based on an older version of the ticket than the one stored."""
+    if str(ticket.version) != str(expected or "").strip():
+        raise StaleTicket(str(CONFLICT_MESSAGE))
+
+
+class TicketModelView(RowScopedActionsMixin, ModelView):
+    route_base = "/tickets"
+    datamodel = SQLAInterface(Ticket)
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_filters = [["id", TicketVisibilityFilter, lambda: None]]
+    base_order = ("updated_at", "desc")
+    page_size = 25
+    list_template = "tickets/list.html"
+    show_template = "tickets/show.html"
+    list_title = _l("Tickets")
+    show_title = _l("Ticket")
+    add_title = _l("New ticket")
+    edit_title = _l("Edit ticket")
+
+    label_columns = {
+        "id": _l("ID"),
+        "subject": _l("Subject"),
+        "booking_id": _l("Booking ID"),
+        "team": _l("Team"),
+        "priority": _l("Priority"),
+        "status": _l("Status"),
+        "description": _l("Description"),
+        "customer_name": _l("Customer name"),
+        "customer_contact": _l("Customer contact"),
+        "notify_emails": _l("Notify emails"),
+        "assignees": _l("Assignees"),
+        "created_by": _l("Created by"),
+        "created_at": _l("Created"),
+        "updated_at": _l("Updated"),
+        "resolved_at": _l("Resolved"),
+        "resolved_by": _l("Resolved by"),
+        "resolution_notes": _l("Resolution notes"),
+    }
+    description_columns = {
+        "booking_id": _l("3–40 letters, digits, '-' or '/'; stored upper-case."),
+        "customer_contact": _l("The customer's email address or phone number."),
+        "notify_emails": _l("Extra people to email, comma-separated."),
+    }
+    list_columns = ["id", "subject", "booking_id", "team", "priority", "status", "assignees", "updated_at"]
+    order_columns = ["id", "subject", "booking_id", "priority", "status", "created_at", "updated_at"]
+    search_columns = [
+        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at",
+        "resolved_at", "booking_id",
+    ]
+    formatters_columns = {"assignees": _names}
+    add_columns = [
+        "subject", "booking_id", "team", "priority", "customer_name", "customer_contact",
+        "description", "assignees", "notify_emails",
+    ]
+    edit_columns = add_columns + ["expected_version"]
+    show_fieldsets = [
+        (_l("Ticket"), {"fields": ["subject", "booking_id", "team", "priority", "status", "assignees", "description"]}),
+        (_l("Customer"), {"fields": ["customer_name", "customer_contact", "notify_emails"]}),
+        (_l("Resolution"), {"fields": ["resolution_notes", "resolved_at", "resolved_by"]}),
+        (_l("Audit"), {"fields": ["created_by", "created_at", "updated_at"]}),
+    ]
+    validators_columns = {
+        "subject": [_text("Subject", 200, required=True)],
+        "booking_id": [rule(v.normalize_booking_id)],
+        "customer_name": [_text("Customer name", 120)],
+        "customer_contact": [rule(v.normalize_customer_contact)],
+        "description": [_text("Description", 5000)],
+        "notify_emails": [rule(v.normalize_email_list)],
+    }
+    _priority = SelectField(
+        _l("Priority"),
+        choices=[(p, p) for p in PRIORITIES],
+        default="Medium",
+        validators=[DataRequired()],
+        widget=Select2Widget(),
+    )
+    add_form_extra_fields = {"priority": _priority}
+    edit_form_extra_fields = {"priority": _priority, "expected_version": HiddenField()}
+    _people = {"assignees": [["active", FilterEqual, True], ["id", AssignablePeopleFilter, None]]}
+    add_form_query_rel_fields = _people
+    edit_form_query_rel_fields = _people
+    search_form_query_rel_fields = {
+        "assignees": [["id", AssignablePeopleFilter, None]],
+        "created_by": [["id", AssignablePeopleFilter, None]],
+    }
+
+    # --- list -------------------------------------------------------------------
+    def _get_list_widget(self, filters, **kwargs):
+        term = request.args.get("search", "").strip()
+        if term:
+            filters = filters.copy()
+            filters._add_filter(TicketSearchFilter("id", self.datamodel), term)
+        return super()._get_list_widget(filters=filters, **kwargs)
+
+    @expose("/mine/")
+    @has_access
+    @permission_name("list")
+    def mine(self):
+        """My tickets: the list filtered on assignee = me (a filter the user can see and remove)."""
+        return redirect(url_for(".list", _flt_0_assignees=current_person().id))
+
+    # --- add / edit ---------------------------------------------------------------
+    def prefill_form(self, form, pk) -> None:
+        form.expected_version.data = self.datamodel.get(pk).version
+
+    def pre_update(self, item: Ticket) -> None:
+        check_version(item, getattr(item, "expected_version", None))
+
+    def post_add(self, item: Ticket) -> None:
+        g.added_ticket_id = item.id
+
+    def post_add_redirect(self):
+        """A new ticket opens on its own page."""
+        ticket_id = g.pop("added_ticket_id", None)
+        return redirect(url_for(".show", pk=ticket_id)) if ticket_id else super().post_add_redirect()
+
+    def post_edit_redirect(self):
+        """Saved or refused (flashed), the ticket page shows where things stand."""
+        return redirect(url_for(".show", pk=request.view_args["pk"]))
+
+    # --- detail -------------------------------------------------------------------
+    def _visible_or_404(self, pk) -> Ticket:
+        ticket = self.datamodel.get(pk, self._base_filters)
+        if ticket is None:
+            abort(404)
+        return ticket
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        ticket = self._visible_or_404(pk)
+        widgets = self._get_show_widget(pk, ticket)
+        self.update_redirect()
+        return self.render_template(
+            self.show_template,
+            pk=ticket.id,
+            title=f"ESC-{ticket.id} · {ticket.subject}",
+            widgets=widgets,
+            ticket=ticket,
+            comments=ticket.comments,
+            events=ticket.events,
+            next_statuses=self._next_statuses(ticket.status),
+            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
+        )
+
+    @staticmethod
+    def _next_statuses(status: str) -> list[tuple[str, str]]:
+        return {
+            STATUS_OPEN: [(STATUS_IN_PROGRESS, _("Start")), (STATUS_RESOLVED, _("Resolve"))],
+            STATUS_IN_PROGRESS: [(STATUS_OPEN, _("Back to Open")), (STATUS_RESOLVED, _("Resolve"))],
+            STATUS_RESOLVED: [(STATUS_OPEN, _("Reopen")), (STATUS_IN_PROGRESS, _("Reopen and start"))],
+        }[status]
+
+    @expose("/status/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def status(self, pk):
+        ticket = self._visible_or_404(pk)
+        session = self.datamodel.session
+        try:
+            check_version(ticket, request.form.get("version"))
+            change_status(
+                ticket, request.form.get("status", ""), current_person(), request.form.get("resolution_notes")
+            )
+            session.commit()
+        except ValueError as exc:
+            session.rollback()
+            flash(str(exc), "danger")
+        except StaleDataError:
+            session.rollback()
+            flash(str(CONFLICT_MESSAGE), "danger")
+        else:
+            flash(_("Status changed to %(status)s.", status=ticket.status), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/comment/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("edit")
+    def comment(self, pk):
+        ticket = self._visible_or_404(pk)
+        session = self.datamodel.session
+        try:
+            body = v.normalize_text(request.form.get("body"), label=_("Comment"), required=True, max_length=MAX_COMMENT)
+        except v.InvalidValue as exc:
+            flash(str(exc), "danger")
+        else:
+            session.add(Comment(ticket=ticket, author=current_person(), body=body))
+            session.commit()
+            flash(_("Comment added."), "success")
+        return redirect(url_for(".show", pk=pk) + "#comments")

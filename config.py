@@ -1,0 +1,109 @@
+"""All settings, read from the environment (and `.env`, which real env vars override)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask_appbuilder.security.manager import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+DEV_SECRET_KEY = "dev-insecure-change-me"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Heroku/Render style `postgres://` and bare `postgresql://` both mean psycopg2."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def is_production() -> bool:
+    env = (os.environ.get("APP_ENV") or os.environ.get("FLASK_ENV") or "").lower()
+    return env == "production" or bool(os.environ.get("RENDER"))
+
+
+PRODUCTION = is_production()
+
+# --- Core --------------------------------------------------------------------
+SECRET_KEY = os.environ.get("FLASK_SECRET_KEY") or DEV_SECRET_KEY
+SQLALCHEMY_DATABASE_URI = normalize_database_url(
+    os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'escalations.db'}"
+)
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+BASE_URL = (os.environ.get("BASE_URL") or "http://localhost:5000").rstrip("/")
+PORT = int(os.environ.get("PORT") or 5000)
+
+# --- Flask-AppBuilder ----------------------------------------------------------
+APP_NAME = "Deyor Escalations"
+APP_ICON = "/static/img/logo.png"
+APP_THEME = ""
+FAB_SECURITY_MANAGER_CLASS = "app.security.DeyorSecurityManager"
+FAB_INDEX_VIEW = "app.views.home.HomeView"
+# The schema comes from migrations and permissions from `flask setup` (run once
+# per deploy), never from each worker's boot, which races with several workers.
+FAB_CREATE_DB = False
+FAB_UPDATE_PERMS = _bool("FAB_UPDATE_PERMS", False)
+FAB_ADD_SECURITY_API = True
+FAB_API_MAX_PAGE_SIZE = 100
+AUTH_TYPE = AUTH_DB
+AUTH_ROLE_ADMIN = "Admin"
+AUTH_ROLE_PUBLIC = "Public"
+AUTH_USER_REGISTRATION = False
+AUTH_USERNAME_CI = True
+AUTH_RATE_LIMITED = _bool("AUTH_RATE_LIMITED", True)
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT") or "10 per 20 second"
+RATELIMIT_ENABLED = AUTH_RATE_LIMITED
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+
+# --- Security of the session ---------------------------------------------------
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SECURE = PRODUCTION
+# Render terminates TLS and adds one X-Forwarded-For hop.
+PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS") or 1)
+
+# --- Bootstrap -----------------------------------------------------------------
+ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL") or ""
+ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD") or ""
+DEFAULT_TEAMS = ["International Operations", "Domestic Operations"]
+
+# --- Mail (used by notifications) ----------------------------------------------
+MAIL_SERVER = os.environ.get("SMTP_HOST") or ""
+MAIL_PORT = int(os.environ.get("SMTP_PORT") or 587)
+MAIL_USERNAME = os.environ.get("SMTP_USER") or None
+MAIL_PASSWORD = os.environ.get("SMTP_PASS") or None
+MAIL_USE_TLS = _bool("SMTP_USE_TLS", MAIL_PORT == 587)
+MAIL_USE_SSL = _bool("SMTP_USE_SSL", MAIL_PORT == 465)
+MAIL_DEFAULT_SENDER = os.environ.get("MAIL_FROM") or "escalations@localhost"
+NOTIFY_EMAILS = os.environ.get("NOTIFY_EMAILS") or ""
+# TEAM_EMAILS_<TEAM NAME IN UPPER_SNAKE>, e.g. TEAM_EMAILS_DOMESTIC_OPERATIONS
+TEAM_EMAILS = {
+    key[len("TEAM_EMAILS_"):]: value
+    for key, value in os.environ.items()
+    if key.startswith("TEAM_EMAILS_") and value.strip()
+}
+
+# --- Translations ----------------------------------------------------------------
+BABEL_DEFAULT_LOCALE = "en"
+BABEL_DEFAULT_FOLDER = str(BASE_DIR / "translations")
+LANGUAGES = {
+    "en": {"flag": "gb", "name": "English"},
+    "hi": {"flag": "in", "name": "हिन्दी"},
+}

@@ -1,0 +1,7 @@
+"""WSGI entry point: `gunicorn run:app`, `flask --app run ...`."""
+from app import create_app
+
+app = create_app()
+
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=app.config["PORT"])

@@ -1,0 +1,213 @@
+"""Fixtures: one app per database (SQLite always, PostgreSQL when TEST_DATABASE_URL is set),
+built by the real migrations and `flask setup` steps; every test starts from empty tables."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask import Flask
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+from app.models import Person, Team, Ticket
+from config import normalize_database_url
+
+PASSWORD = "correct-horse-42"
+INTL, DOM = "International Operations", "Domestic Operations"
+DATA_TABLES = [
+    "ticket_event", "comment", "ticket_assignee", "ticket", "founder", "person_team",
+    "ab_user_role", "ab_user_group", "ab_api_key", "ab_user", "team",
+]
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the TEST_DATABASE_URL server, dropped at the end."""
+    base = make_url(normalize_database_url(os.environ["TEST_DATABASE_URL"]))
+    name = f"deyor_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (own `g`, own DB session), as in production,
+    even while the test itself holds one for its ORM work."""
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
+def fresh(obj):
+    """Reload `obj` from the database (requests commit in their own sessions)."""
+    db.session.expire_all()
+    return db.session.get(type(obj), obj.id)
+
+
+def build_app(database_url: str, **overrides) -> Flask:
+    """An app on `database_url`, migrated and set up the way `make run` does it."""
+    from flask_migrate import upgrade
+
+    from app.cli import ensure_default_teams
+    from app.security import sync_roles
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "AUTH_RATE_LIMITED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+        "ADMIN_EMAIL": "",
+        "ADMIN_PASSWORD": "",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade()
+        sync_roles(app.appbuilder.sm)
+        app.appbuilder.add_permissions(update_perms=True)
+        sync_roles(app.appbuilder.sm)
+        ensure_default_teams()
+    return app
+
+
+@pytest.fixture(scope="session", params=backends())
+def app(request) -> Iterator[Flask]:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        yield build_app(url)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield build_app(f"sqlite:///{Path(tmp) / 'test.db'}")
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request) -> Iterator[None]:
+    """Each test starts with only roles, permissions and the default teams."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        _truncate()
+        from app.cli import ensure_default_teams
+
+        ensure_default_teams()
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+def _truncate() -> None:
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+    else:
+        for table in DATA_TABLES:
+            db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.commit()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    return db.engine.dialect.name
+
+
+# --- people, teams, tickets -----------------------------------------------------
+def team(name: str) -> Team:
+    return db.session.query(Team).filter_by(name=name).one()
+
+
+@pytest.fixture
+def make_person(app):
+    def _make(name: str, role: str = "Agent", teams: tuple[str, ...] = (), active: bool = True) -> Person:
+        sm = app.appbuilder.sm
+        email = re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".") + "@deyor.test"
+        first, _, last = name.partition(" ")
+        person = sm.add_user(
+            username=email, first_name=first, last_name=last or "-", email=email,
+            role=sm.find_role(role), password=PASSWORD,
+        )
+        assert person, f"could not create {name}"
+        person.teams = [team(t) for t in teams]
+        person.active = active
+        db.session.commit()
+        return person
+
+    return _make
+
+
+@pytest.fixture
+def make_ticket(app):
+    def _make(creator: Person, team_name: str = INTL, assignees=(), **fields) -> Ticket:
+        values = dict(subject="Refund not received", booking_id="DEY-1001", priority="High")
+        values.update(fields)
+        ticket = Ticket(team=team(team_name), created_by=creator, assignees=list(assignees), **values)
+        db.session.add(ticket)
+        db.session.commit()
+        return ticket
+
+    return _make
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD):
+    return client.post("/login/", data={"username": email, "password": password}, follow_redirects=False)
+
+
+@pytest.fixture
+def client_for(app):
+    """A test client logged in as the given person through the real login form."""
+    clients = []
+
+    def _client(person: Person) -> FlaskClient:
+        client = app.test_client()
+        response = login(client, person.email)
+        assert response.status_code == 302 and "/login" not in response.headers["Location"], (
+            f"login failed for {person.email}"
+        )
+        clients.append(client)
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def cast(make_person, make_ticket):
+    """The visibility cast and one ticket of International Operations."""
+    people = {
+        "admin": make_person("Ada Admin", "Admin"),
+        "lead_same_team": make_person("Lena Lead", "Lead", (INTL,)),
+        "lead_other_team": make_person("Otto Lead", "Lead", (DOM,)),
+        "agent_assigned": make_person("Asha Assigned", "Agent", (INTL,)),
+        "agent_creator": make_person("Carl Creator", "Agent", (INTL,)),
+        "agent_unrelated": make_person("Uma Unrelated", "Agent", (INTL,)),
+    }
+    ticket = make_ticket(
+        people["agent_creator"], INTL, assignees=[people["agent_assigned"]],
+        subject="Hotel overbooked in Goa", booking_id="GOA-7781", customer_name="Priya Nair",
+        customer_contact="priya@example.com", description="Guest arrived; no room.",
+    )
+    return people, ticket
