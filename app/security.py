@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, redirect
+from flask import flash, g, has_request_context, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
@@ -80,6 +80,17 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
 class DeyorSecurityManager(SecurityManager):
     user_model = Person
     userdbmodelview = TeamMemberView
+
+    def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+        """Load a person's permissions once per request instead of one query per check
+        (the menu alone checks a dozen)."""
+        if not has_request_context() or not getattr(user, "is_authenticated", False):
+            return super()._has_view_access(user, permission_name, view_name)
+        cached = g.get("_permissions")
+        if cached is None or cached[0] != user.id:
+            cached = (user.id, self.get_user_permissions(user))
+            g._permissions = cached
+        return (permission_name, view_name) in cached[1]
 
     def auth_user_db(self, username, password):
         # People paste their email with stray spaces; AUTH_USERNAME_CI handles case.

@@ -33,7 +33,7 @@ class Person(User):
     __tablename__ = "ab_user"
     phone = Column(String(40), nullable=True)
     teams = relationship(
-        Team, secondary=person_team, back_populates="members", lazy="selectin", order_by=Team.name
+        Team, secondary=person_team, back_populates="members", order_by=Team.name
     )
 
     @property

@@ -6,11 +6,10 @@ from flask_appbuilder import expose
 
 
 class RowScopedActionsMixin:
-    """FAB's action_post loads rows by primary key without base_filters.
+    """FAB's action routes load rows by primary key without base_filters.
 
     Here rows go through the view's base filters like show/edit/delete do; an
-    unknown action or a row outside the filters answers 404. (FAB itself refuses
-    the GET action route while CSRF protection is on.)
+    unknown action or a row outside the filters answers 404, and GET never acts.
     """
 
     def _scoped_items(self, pks: list[str]):
@@ -22,9 +21,7 @@ class RowScopedActionsMixin:
             abort(404)
         return items
 
-    @expose("/action_post", methods=["POST"])
-    def action_post(self):
-        name = request.form.get("action", "")
+    def _run_action(self, name: str, pks: list[str], single: bool):
         action = self.actions.get(name)
         if action is None:
             abort(404)
@@ -32,5 +29,16 @@ class RowScopedActionsMixin:
             self.get_action_permission_name(name), self.class_permission_name
         ):
             abort(403)
-        items = self._scoped_items(request.form.getlist("rowid"))
-        return action.func(items if action.multiple else items[0])
+        items = self._scoped_items(pks)
+        # As in FAB: the per-row route passes one item, the bulk route a list.
+        return action.func(items[0] if single else items)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        if request.method != "POST":
+            abort(405)
+        return self._run_action(name, [pk], single=True)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        return self._run_action(request.form.get("action", ""), request.form.getlist("rowid"), single=False)
