@@ -81,6 +81,8 @@ def build_app(database_url: str, **overrides) -> Flask:
         "SERVER_NAME": None,
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
+        # Production keeps FAB's scrypt; tests hash thousands of times, so a cheap method.
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
     app = create_app(config)

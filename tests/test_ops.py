@@ -1,0 +1,209 @@
+"""Operations: health/ready, configuration safety, CLI bootstrap, migrations, proxy, rate limit, CSRF."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import config
+from app import InsecureConfiguration, create_app
+from app.extensions import db
+from app.models import Comment, Person, Team
+from tests.conftest import INTL, PASSWORD, build_app, login
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url_normalisation():
+    assert config.normalize_database_url("postgres://u:p@h/db") == "postgresql+psycopg2://u:p@h/db"
+    assert config.normalize_database_url("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert config.normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_production_detection(monkeypatch):
+    for name in ("APP_ENV", "FLASK_ENV", "RENDER"):
+        monkeypatch.delenv(name, raising=False)
+    assert not config.is_production()
+    monkeypatch.setenv("APP_ENV", "production")
+    assert config.is_production()
+    monkeypatch.delenv("APP_ENV")
+    monkeypatch.setenv("RENDER", "true")
+    assert config.is_production()
+
+
+@pytest.mark.parametrize("key", [config.DEV_SECRET_KEY, "", "short"])
+def test_production_refuses_a_weak_secret_key(key):
+    with pytest.raises(InsecureConfiguration):
+        create_app({"PRODUCTION": True, "SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_health_never_touches_the_database_and_ready_reports_it():
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg2://nobody:s3cret-pw@127.0.0.1:1/nowhere",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+    })
+    client = app.test_client()
+    response = client.get("/health")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert b"s3cret" not in response.data and b"nobody" not in response.data
+
+
+def test_ready_when_the_database_answers(app):
+    response = app.test_client().get("/ready")
+    assert response.status_code == 200 and response.get_json() == {"status": "ready"}
+
+
+def test_not_found_page_shows_no_internals(app, make_person, client_for):
+    client = client_for(make_person("Ari Agent", "Agent", (INTL,)))
+    response = client.get("/tickets/show/123456789")
+    assert response.status_code == 404
+    assert b"Traceback" not in response.data and b"sqlalchemy" not in response.data.lower()
+
+
+def test_session_cookie_flags(app, make_person):
+    person = make_person("Ari Agent", "Agent", (INTL,))
+    cookie = login(app.test_client(), person.email).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert config.SESSION_COOKIE_SECURE == config.PRODUCTION
+
+
+# --- CLI ----------------------------------------------------------------------------
+def test_setup_bootstraps_admin_from_environment(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ADMIN_EMAIL", "Boss@Deyor.test")
+    monkeypatch.setitem(app.config, "ADMIN_PASSWORD", "a-long-admin-password")
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 0, result.output
+    assert "boss@deyor.test" in result.output and "a-long-admin-password" not in result.output
+    assert login(app.test_client(), "boss@deyor.test", "a-long-admin-password").headers["Location"].endswith("/")
+    admin = db.session.query(Person).filter_by(email="boss@deyor.test").one()
+    assert [r.name for r in admin.roles] == ["Admin"]
+    assert {t.name for t in db.session.query(Team)} >= {INTL, "Domestic Operations"}
+    again = app.test_cli_runner().invoke(args=["setup"])
+    assert again.exit_code == 0 and "exist already" in again.output
+    assert db.session.query(Person).count() == 1
+
+
+def test_setup_without_credentials_generates_and_prints_them(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ADMIN_EMAIL", "")
+    monkeypatch.setitem(app.config, "ADMIN_PASSWORD", "")
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 0, result.output
+    assert "ADMIN_EMAIL/ADMIN_PASSWORD" in result.output
+    password = result.output.split("admin@deyor.local / ")[1].split()[0]
+    response = login(app.test_client(), "admin@deyor.local", password)
+    assert "/login" not in response.headers["Location"]
+
+
+def test_setup_in_production_never_invents_a_password(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PRODUCTION", True)
+    monkeypatch.setitem(app.config, "ADMIN_PASSWORD", "")
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 0 and "flask fab create-admin" in result.output
+    assert db.session.query(Person).count() == 0
+
+
+def test_fab_create_admin_and_reset_password(app, make_person):
+    from flask_appbuilder.cli import fab
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(fab, args=[
+        "create-admin", "--username", "ops@deyor.test", "--firstname", "Ops",
+        "--lastname", "Admin", "--email", "ops@deyor.test", "--password", "first-password-1",
+    ])
+    assert result.exit_code == 0 and "created" in result.output.lower(), result.output
+    assert "/login" not in login(app.test_client(), "ops@deyor.test", "first-password-1").headers["Location"]
+
+    result = runner.invoke(args=["reset-password", "OPS@deyor.test", "--password", "second-password-2"])
+    assert result.exit_code == 0, result.output
+    assert "/login" in login(app.test_client(), "ops@deyor.test", "first-password-1").headers["Location"]
+    assert "/login" not in login(app.test_client(), "ops@deyor.test", "second-password-2").headers["Location"]
+
+    assert runner.invoke(args=["reset-password", "nobody@deyor.test", "--password", "whatever-123"]).exit_code != 0
+    assert runner.invoke(args=["reset-password", "ops@deyor.test", "--password", "short"]).exit_code != 0
+
+
+def test_migrations_match_the_models(app):
+    """`flask db check`: no model change is missing a migration."""
+    from flask_migrate import check
+
+    check()
+
+
+# --- request safety ---------------------------------------------------------------------
+def test_forms_need_a_csrf_token(app, make_person, make_ticket, client_for, monkeypatch):
+    agent = make_person("Ari Agent", "Agent", (INTL,))
+    ticket = make_ticket(agent)
+    client = client_for(agent)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = client.post(f"/tickets/comment/{ticket.id}", data={"body": "forged"})
+    assert response.status_code == 400
+    assert db.session.query(Comment).count() == 0
+
+
+def test_login_rate_limit_is_per_client_behind_the_proxy(tmp_path, make_person):
+    limited = build_app(
+        f"sqlite:///{tmp_path / 'limited.db'}",
+        AUTH_RATE_LIMITED=True, RATELIMIT_ENABLED=True, AUTH_RATE_LIMIT="5 per minute",
+    )
+    client = limited.test_client()
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    statuses = [
+        client.post("/login/", data={"username": "x@deyor.test", "password": "nope"}, headers=attacker).status_code
+        for _ in range(6)
+    ]
+    assert statuses[:5] == [302] * 5 and statuses[5] == 429
+    # Another client behind the same proxy is not locked out.
+    other = client.post("/login/", data={"username": "x@deyor.test", "password": "nope"},
+                        headers={"X-Forwarded-For": "198.51.100.9"})
+    assert other.status_code == 302
+
+
+# --- the `make run` path, as a process -------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_fresh_database_migrates_sets_up_and_serves(tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "ADMIN_EMAIL": "first@deyor.test",
+        "ADMIN_PASSWORD": "first-admin-pass",
+        "PORT": str(_free_port()),
+    }
+    env.pop("FLASK_SECRET_KEY", None)
+    flask = [sys.executable, "-m", "flask", "--app", "run.py"]
+    for args in (["db", "upgrade"], ["setup"]):
+        done = subprocess.run(flask + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert "Admin created: first@deyor.test" in done.stdout
+    server = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{env['PORT']}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not answer /health")
+        with urllib.request.urlopen(f"{base}/ready", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"{base}/login/", timeout=5) as response:
+            assert b"Deyor Escalations" in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,74 @@
+"""SQL statements per page are bounded and do not grow with the rows shown (no N+1)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from app.extensions import db
+from app.models import Comment
+from tests.conftest import INTL
+
+LIST_PAGE_BUDGET = 13  # person, roles, groups, permissions (once), count, rows, assignees, filter-form choices
+DETAIL_PAGE_BUDGET = 10
+
+
+@contextmanager
+def count_statements():
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def busy_floor(make_person, make_ticket):
+    lead = make_person("Lena Lead", "Lead", (INTL,))
+    agents = [make_person(f"Agent {n}", "Agent", (INTL,)) for n in range(4)]
+    admin = make_person("Ada Admin", "Admin")
+    tickets = [
+        make_ticket(agents[n % 4], INTL, assignees=[agents[(n + 1) % 4], agents[(n + 2) % 4]], booking_id=f"BK-{n:04d}")
+        for n in range(60)
+    ]
+    return {"Admin": admin, "Lead": lead, "Agent": agents[1]}, tickets
+
+
+@pytest.mark.parametrize("who", ["Admin", "Lead", "Agent"])
+def test_list_page_statements_do_not_grow_with_page_size(busy_floor, client_for, who):
+    people, _ = busy_floor
+    client = client_for(people[who])
+    counts = {}
+    for size in (10, 50):
+        with count_statements() as statements:
+            response = client.get(f"/tickets/list/?psize_TicketModelView={size}")
+        assert response.status_code == 200
+        assert response.data.count(b"BK-") >= min(size, 30)  # really rendered rows
+        counts[size] = len(statements)
+    assert counts[10] == counts[50], counts
+    assert counts[50] <= LIST_PAGE_BUDGET, counts
+
+    with count_statements() as statements:
+        client.get("/tickets/list/?psize_TicketModelView=50&search=bk-00")
+    assert len(statements) == counts[50]
+
+
+def test_detail_page_statements_do_not_grow_with_comments(busy_floor, client_for):
+    people, tickets = busy_floor
+    ticket = tickets[0]
+    client = client_for(people["Admin"])
+    with count_statements() as few:
+        client.get(f"/tickets/show/{ticket.id}")
+    for n in range(20):
+        db.session.add(Comment(ticket=ticket, author=people["Agent"], body=f"update {n}"))
+    db.session.commit()
+    with count_statements() as many:
+        page = client.get(f"/tickets/show/{ticket.id}").data
+    assert page.count(b"ticket-comment") >= 20
+    assert len(many) == len(few) <= DETAIL_PAGE_BUDGET, (len(few), len(many))
