@@ -102,7 +102,10 @@ TEAM_EMAILS = {
 
 # --- Translations ----------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "en"
-BABEL_DEFAULT_FOLDER = str(BASE_DIR / "translations")
+# FAB 5.3 reads BABEL_TRANSLATION_DIRECTORIES (";"-separated) and puts its own
+# catalogues first; a relative entry would resolve against the `app` package, so
+# the top-level `translations/` folder is given as an absolute path.
+BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 LANGUAGES = {
     "en": {"flag": "gb", "name": "English"},
     "hi": {"flag": "in", "name": "हिन्दी"},
