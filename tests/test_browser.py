@@ -1,0 +1,199 @@
+"""End to end in a real browser: an agent logs in, opens a ticket with two assignees,
+finds it with the list's search box, comments on it and resolves it.
+
+The app under test is served over HTTP from a background thread; Chromium is driven
+through Playwright. On the SQLite run the pages are also saved to docs/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from app.extensions import db
+from app.models import STATUS_RESOLVED, Ticket
+from tests.conftest import DOM, INTL, PASSWORD, fresh
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The test app served on a free local port for the length of one test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@contextmanager
+def chromium_page(base_url: str) -> Iterator["Page"]:
+    """A fresh Chromium page whose relative URLs go to `base_url`; fails on JavaScript errors."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"Chromium is required for the browser tests but {CHROMIUM} is missing or not "
+            "executable: install the 'chromium' package.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+            assert not errors, f"JavaScript errors in the pages: {errors}"
+        finally:
+            browser.close()
+
+
+def pick_select2(page, field_id: str, choice: str) -> None:
+    """Choose `choice` in the select2 box that replaces <select id=field_id>, as a user does:
+    open it, type part of the name, click the matching entry."""
+    container = page.locator(f"#{field_id} + .select2-container")
+    container.locator(".select2-selection").click()
+    dropdown = page.locator(".select2-container--open")
+    search = dropdown.locator("input.select2-search__field").first
+    search.fill(choice[:4])
+    dropdown.locator(".select2-results__option").filter(has_text=re.compile(f"^{re.escape(choice)}$")).click()
+    page.locator(".select2-container--open").first.wait_for(state="detached")
+
+
+def selected_labels(page, field_id: str) -> list[str]:
+    return page.eval_on_selector(f"#{field_id}", "s => [...s.selectedOptions].map(o => o.text.trim())")
+
+
+@pytest.mark.browser
+def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_person, make_ticket):
+    from playwright.sync_api import expect
+
+    make_person("Ada Admin", "Admin")
+    agent = make_person("Asha Agent", "Agent", (INTL,))
+    colleague = make_person("Bina Colleague", "Agent", (INTL,))
+    make_person("Dev Domestic", "Agent", (DOM,))
+    other = make_ticket(
+        agent, INTL, subject="Visa letter missing", booking_id="VIS-5150",
+        customer_name="Rahul Verma", customer_contact="rahul@example.com",
+    )
+    agent_id, agent_name, agent_email = agent.id, agent.full_name, agent.email
+    colleague_id, colleague_name = colleague.id, colleague.full_name
+    other_booking = other.booking_id
+    screenshots = db.engine.dialect.name == "sqlite"
+    if screenshots:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    with chromium_page(live_server) as page:
+        def snap(name: str) -> None:
+            if screenshots:
+                page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+        # --- log in -------------------------------------------------------------------
+        page.goto("/login/")
+        page.fill("#username", agent_email)
+        page.fill("#password", PASSWORD)
+        snap("login.png")
+        page.click("form[name=login] input[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        expect(page.locator("body")).to_contain_text(agent_name)
+
+        # --- open a ticket ------------------------------------------------------------
+        page.goto("/tickets/add")
+        page.fill("#subject", "Flight cancelled, refund pending")
+        page.fill("#booking_id", "  dey-2042/b  ")
+        pick_select2(page, "team", INTL)
+        pick_select2(page, "priority", "Urgent")
+        page.fill("#customer_name", "Meera Krishnan")
+        page.fill("#customer_contact", "meera.k@example.com")
+        page.fill("#description", "Airline cancelled the flight; the customer is waiting for the refund.")
+        pick_select2(page, "assignees", agent_name)
+        pick_select2(page, "assignees", colleague_name)
+        assert selected_labels(page, "team") == [INTL]
+        assert selected_labels(page, "priority") == ["Urgent"]
+        assert sorted(selected_labels(page, "assignees")) == sorted([agent_name, colleague_name])
+        snap("ticket-add.png")
+        page.click("#model_form button[type=submit]")
+        page.wait_for_url(re.compile(r"/tickets/show/\d+$"))
+        ticket_id = int(re.search(r"/tickets/show/(\d+)$", page.url).group(1))
+        expect(page.locator("#ticket-status")).to_have_text("Open")
+        expect(page.locator("body")).to_contain_text("DEY-2042/B")
+
+        # --- find it with the search box ----------------------------------------------
+        page.goto("/tickets/list/")
+        rows = page.locator("table.table tbody tr")
+        expect(rows.filter(has_text="DEY-2042/B")).to_have_count(1)
+        expect(rows.filter(has_text=other_booking)).to_have_count(1)
+        page.fill("#ticket-search", "KRISHNAN")
+        page.click("form.ticket-search button[type=submit]")
+        page.wait_for_url(re.compile(r"[?&]search=KRISHNAN"))
+        expect(page.locator("#ticket-search")).to_have_value("KRISHNAN")
+        expect(rows.filter(has_text="DEY-2042/B")).to_have_count(1)
+        expect(rows.filter(has_text="Flight cancelled, refund pending")).to_have_count(1)
+        expect(rows.filter(has_text=other_booking)).to_have_count(0)
+        snap("ticket-list-search.png")
+
+        # --- comment and resolve ------------------------------------------------------
+        page.goto(f"/tickets/show/{ticket_id}")
+        page.fill("#comment-body", "Called the airline: refund approved, 5–7 working days.")
+        page.click("#comment-form button[type=submit]")
+        comment = page.locator(".ticket-comment").filter(has_text="refund approved")
+        expect(comment).to_have_count(1)
+        expect(comment).to_contain_text(agent_name)
+
+        page.fill("#resolution_notes", "Refund confirmed by the airline; customer informed.")
+        page.click("#resolve-form button[type=submit]")
+        expect(page.locator("#ticket-status")).to_have_text("Resolved")
+        expect(page.locator("#resolve-form")).to_have_count(0)
+        status_row = page.locator(".ticket-history tbody tr").filter(has_text=re.compile("status", re.I))
+        expect(status_row).to_have_count(1)
+        cells = status_row.locator("td")
+        expect(cells.nth(1)).to_have_text(agent_name)
+        expect(cells.nth(3)).to_have_text("Open")
+        expect(cells.nth(4)).to_have_text("Resolved")
+        expect(page.locator("body")).to_contain_text("Refund confirmed by the airline")
+        snap("ticket-detail.png")
+
+    # --- what was stored --------------------------------------------------------------
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket_id)
+    assert ticket is not None
+    assert ticket.booking_id == "DEY-2042/B"
+    assert ticket.subject == "Flight cancelled, refund pending"
+    assert ticket.team.name == INTL
+    assert ticket.priority == "Urgent"
+    assert ticket.customer_name == "Meera Krishnan"
+    assert sorted(p.id for p in ticket.assignees) == sorted([agent_id, colleague_id])
+    assert ticket.created_by_id == agent_id
+    assert ticket.status == STATUS_RESOLVED
+    assert ticket.resolved_by_id == agent_id
+    assert ticket.resolved_at is not None
+    assert ticket.resolution_notes == "Refund confirmed by the airline; customer informed."
+    assert [(c.author_id, c.body) for c in ticket.comments] == [
+        (agent_id, "Called the airline: refund approved, 5–7 working days.")
+    ]
+    status_events = [(e.actor_id, e.old_value, e.new_value) for e in ticket.events if e.field == "status"]
+    assert status_events == [(agent_id, "Open", "Resolved")]
+    assert fresh(other).status == "Open" and fresh(other).comments == []
