@@ -92,7 +92,7 @@ SHOW_LABELS = {
     "When (UTC)": "कब (UTC)",
     "Who": "किसने",
     "Customer": "ग्राहक",
-    "created": "बनाया गया",  # the "What" of a history row
+    "Created": "बनाया गया",  # the "What" of a history row (and the Created column)
 }
 # Stored values translated in the badges above the ticket (the same English words may
 # still show as field values in the detail table and the history's from/to columns).

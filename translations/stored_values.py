@@ -12,4 +12,4 @@ def N_(message: str) -> str:
 
 STATUSES = [N_("Open"), N_("In Progress"), N_("Resolved")]
 PRIORITIES = [N_("Low"), N_("Medium"), N_("High"), N_("Urgent")]
-HISTORY_FIELDS = [N_("created"), N_("status"), N_("assignees")]
+HISTORY_FIELDS = [N_("Created"), N_("Status"), N_("Assignees")]

@@ -9,6 +9,7 @@ import re
 from typing import Optional
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 BOOKING_ID_RE = re.compile(r"^[A-Z0-9/-]{3,40}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
@@ -21,18 +22,16 @@ class InvalidValue(ValueError):
 
 def _reject_control_chars(value: str) -> None:
     if "\x00" in value:
-        raise InvalidValue("Must not contain NUL characters.")
+        raise InvalidValue(_("Must not contain NUL characters."))
 
 
 def normalize_booking_id(raw: Optional[str]) -> str:
     value = (raw or "").strip().upper()
     _reject_control_chars(value)
     if not value:
-        raise InvalidValue("Booking ID is required.")
+        raise InvalidValue(_("Booking ID is required."))
     if not BOOKING_ID_RE.match(value):
-        raise InvalidValue(
-            "Booking ID must be 3–40 characters: letters, digits, '-' or '/'."
-        )
+        raise InvalidValue(_("Booking ID must be 3–40 characters: letters, digits, '-' or '/'."))
     return value
 
 
@@ -42,9 +41,9 @@ def normalize_email(raw: Optional[str]) -> str:
         # Internal domains (deyor.local, *.test) are fine; a domain needs a dot.
         address = validate_email(value, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as exc:
-        raise InvalidValue(f"'{value}' is not a valid email address.") from exc
+        raise InvalidValue(_("'%(value)s' is not a valid email address.", value=value)) from exc
     if "." not in address.domain:
-        raise InvalidValue(f"'{value}' is not a valid email address.")
+        raise InvalidValue(_("'%(value)s' is not a valid email address.", value=value))
     return address.normalized
 
 
@@ -58,7 +57,7 @@ def normalize_email_list(raw: Optional[str]) -> str:
             address = normalize_email(part)
             seen.setdefault(address.lower(), address)
     if len(seen) > MAX_EMAILS:
-        raise InvalidValue(f"At most {MAX_EMAILS} addresses.")
+        raise InvalidValue(_("At most %(count)d addresses.", count=MAX_EMAILS))
     return ", ".join(seen.values())
 
 
@@ -76,13 +75,13 @@ def normalize_customer_contact(raw: Optional[str]) -> str:
     digits = sum(ch.isdigit() for ch in value)
     if PHONE_RE.match(value) and 6 <= digits <= 15:
         return value
-    raise InvalidValue("Customer contact must be an email address or a phone number.")
+    raise InvalidValue(_("Customer contact must be an email address or a phone number."))
 
 
 def normalize_phone(raw: Optional[str]) -> str:
     value = (raw or "").strip()
     if value and not (PHONE_RE.match(value) and 6 <= sum(c.isdigit() for c in value) <= 15):
-        raise InvalidValue("Phone must be a phone number (digits, spaces, + - ( ) .).")
+        raise InvalidValue(_("Phone must be a phone number (digits, spaces, + - ( ) .)."))
     return value
 
 
@@ -90,7 +89,7 @@ def normalize_text(raw: Optional[str], *, label: str, required: bool, max_length
     value = (raw or "").strip()
     _reject_control_chars(value)
     if required and not value:
-        raise InvalidValue(f"{label} is required.")
+        raise InvalidValue(_("%(label)s is required.", label=label))
     if len(value) > max_length:
-        raise InvalidValue(f"{label} must be at most {max_length} characters.")
+        raise InvalidValue(_("%(label)s must be at most %(max)d characters.", label=label, max=max_length))
     return value

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from flask_babel import gettext as _
+
 from ..models import STATUS_RESOLVED, STATUSES, Person, Ticket, utcnow
 from .validation import InvalidValue, normalize_text
 
@@ -25,13 +27,13 @@ def change_status(
     flush time by tickets.history, whatever path changed the status.
     """
     if new_status not in STATUSES:
-        raise WorkflowError("status", f"Status must be one of: {', '.join(STATUSES)}.")
+        raise WorkflowError("status", _("Status must be one of: %(choices)s.", choices=", ".join(STATUSES)))
     if new_status == ticket.status:
-        raise WorkflowError("status", f"The ticket is already {new_status}.")
+        raise WorkflowError("status", _("The ticket is already %(status)s.", status=_(new_status)))
     if new_status == STATUS_RESOLVED:
         try:
             notes = normalize_text(
-                resolution_notes, label="Resolution notes", required=True, max_length=MAX_NOTES
+                resolution_notes, label=_("Resolution notes"), required=True, max_length=MAX_NOTES
             )
         except InvalidValue as exc:
             raise WorkflowError("resolution_notes", str(exc)) from exc

@@ -25,7 +25,7 @@ class TeamModelView(RowScopedActionsMixin, ModelView):
     show_columns = ["name", "default_emails", "members"]
     add_columns = edit_columns = ["name", "default_emails"]
     validators_columns = {
-        "name": [rule(lambda value: v.normalize_text(value, label="Name", required=True, max_length=80))],
+        "name": [rule(lambda value: v.normalize_text(value, label=str(_l("Name")), required=True, max_length=80))],
         "default_emails": [rule(v.normalize_email_list)],
     }
 
@@ -38,6 +38,6 @@ class FounderModelView(RowScopedActionsMixin, ModelView):
     description_columns = {"active": _l("Active founders are CC'd on every new-ticket email.")}
     list_columns = show_columns = add_columns = edit_columns = ["name", "email", "active"]
     validators_columns = {
-        "name": [rule(lambda value: v.normalize_text(value, label="Name", required=True, max_length=120))],
+        "name": [rule(lambda value: v.normalize_text(value, label=str(_l("Name")), required=True, max_length=120))],
         "email": [rule(v.normalize_email)],
     }

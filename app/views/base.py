@@ -5,6 +5,11 @@ from flask import abort, request
 from flask_appbuilder import expose
 
 
+def format_utc(value) -> str:
+    """Times are stored as naive UTC; show them to the minute and say so."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
 class RowScopedActionsMixin:
     """FAB's action routes load rows by primary key without base_filters.
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from ..models import Comment
 from ..tickets.people import AssignablePeopleFilter
 from ..tickets.visibility import CommentVisibilityFilter
-from .base import RowScopedActionsMixin
+from .base import RowScopedActionsMixin, format_utc
 
 
 class CommentModelView(RowScopedActionsMixin, ModelView):
@@ -24,4 +24,5 @@ class CommentModelView(RowScopedActionsMixin, ModelView):
     list_columns = ["ticket", "author", "body", "created_at"]
     show_columns = ["ticket", "author", "body", "created_at"]
     search_columns = ["body", "author", "created_at"]
+    formatters_columns = {"created_at": format_utc}
     search_form_query_rel_fields = {"author": [["id", AssignablePeopleFilter, None]]}

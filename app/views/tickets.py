@@ -20,13 +20,14 @@ from ..tickets.people import AssignablePeopleFilter
 from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person
 from ..tickets.workflow import change_status
-from .base import RowScopedActionsMixin
+from .base import RowScopedActionsMixin, format_utc
 
 MAX_COMMENT = 5000
 
 
-def _text(label: str, max_length: int, required: bool = False):
-    return rule(lambda value: v.normalize_text(value, label=label, required=required, max_length=max_length))
+def _text(label, max_length: int, required: bool = False):
+    """A length/required rule whose message names the field in the reader's language."""
+    return rule(lambda value: v.normalize_text(value, label=str(label), required=required, max_length=max_length))
 
 
 def _names(people) -> str:
@@ -93,7 +94,14 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at",
         "resolved_at", "booking_id",
     ]
-    formatters_columns = {"assignees": _names}
+    formatters_columns = {
+        "assignees": _names,
+        "status": _,
+        "priority": _,
+        "created_at": format_utc,
+        "updated_at": format_utc,
+        "resolved_at": format_utc,
+    }
     add_columns = [
         "subject", "booking_id", "team", "priority", "customer_name", "customer_contact",
         "description", "assignees", "notify_emails",
@@ -106,16 +114,16 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         (_l("Audit"), {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
     validators_columns = {
-        "subject": [_text("Subject", 200, required=True)],
+        "subject": [_text(_l("Subject"), 200, required=True)],
         "booking_id": [rule(v.normalize_booking_id)],
-        "customer_name": [_text("Customer name", 120)],
+        "customer_name": [_text(_l("Customer name"), 120)],
         "customer_contact": [rule(v.normalize_customer_contact)],
-        "description": [_text("Description", 5000)],
+        "description": [_text(_l("Description"), 5000)],
         "notify_emails": [rule(v.normalize_email_list)],
     }
     _priority = SelectField(
         _l("Priority"),
-        choices=[(p, p) for p in PRIORITIES],
+        choices=[(p, _l(p)) for p in PRIORITIES],
         default="Medium",
         validators=[DataRequired()],
         widget=Select2Widget(),
@@ -216,7 +224,7 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
             session.rollback()
             flash(str(CONFLICT_MESSAGE), "danger")
         else:
-            flash(_("Status changed to %(status)s.", status=ticket.status), "success")
+            flash(_("Status changed to %(status)s.", status=_(ticket.status)), "success")
         return redirect(url_for(".show", pk=pk))
 
     @expose("/comment/<pk>", methods=["POST"])
