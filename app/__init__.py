@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from flask import Flask, jsonify, render_template, request
 from flask_appbuilder import AppBuilder
+from flask_babel import gettext as _
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -44,9 +45,10 @@ def _register_error_pages(app: Flask) -> None:
             return jsonify(message=message), code
         return render_template("error.html", code=code, message=message), code
 
-    app.register_error_handler(404, lambda e: _error(404, "Not found"))
-    app.register_error_handler(405, lambda e: _error(405, "Method not allowed"))
-    app.register_error_handler(500, lambda e: _error(500, "Something went wrong; it has been logged."))
+    app.register_error_handler(403, lambda e: _error(403, _("You do not have access to this page.")))
+    app.register_error_handler(404, lambda e: _error(404, _("Not found")))
+    app.register_error_handler(405, lambda e: _error(405, _("Method not allowed")))
+    app.register_error_handler(500, lambda e: _error(500, _("Something went wrong; it has been logged.")))
 
 
 def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, has_request_context, redirect
+from flask import flash, g, has_request_context, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
@@ -50,6 +50,13 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         "phone": [rule(normalize_phone)],
     }
     base_order = ("first_name", "asc")
+    add_row_message = _l("Team member added.")
+    edit_row_message = _l("Team member saved.")
+
+    def post_add_redirect(self):
+        return redirect(url_for(".list"))
+
+    post_edit_redirect = post_add_redirect
 
     @staticmethod
     def _username_from_email(item: Person) -> None:

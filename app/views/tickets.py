@@ -63,6 +63,8 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     show_title = _l("Ticket")
     add_title = _l("New ticket")
     edit_title = _l("Edit ticket")
+    add_row_message = _l("Ticket created.")
+    edit_row_message = _l("Ticket saved.")
 
     label_columns = {
         "id": _l("ID"),
