@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app run.py
 
-.PHONY: run test setup install install-dev clean
+.PHONY: run test screenshots setup install install-dev clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -30,6 +30,10 @@ run: setup
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the README's pictures in docs/screenshots/ from the browser test.
+screenshots: install-dev
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -2,7 +2,8 @@
 finds it with the list's search box, comments on it and resolves it.
 
 The app under test is served over HTTP from a background thread; Chromium is driven
-through Playwright. On the SQLite run the pages are also saved to docs/screenshots/.
+through Playwright. The SQLite run saves the pages as PNG files: to test-results/screenshots/,
+or to docs/screenshots/ (the README's pictures) with UPDATE_SCREENSHOTS=1 (`make screenshots`).
 """
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / (
+    "docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "test-results/screenshots"
+)
 TIMEOUT_MS = 10_000
 
 
