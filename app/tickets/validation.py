@@ -8,12 +8,20 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 BOOKING_ID_RE = re.compile(r"^[A-Z0-9/-]{3,40}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
 MAX_EMAILS = 20
+
+# Internal domains (deyor.local, *.test) are fine for an internal tool, but
+# email_validator refuses special-use names whatever the flags; its documented
+# way to allow one is to take it off this list.
+for _internal in ("local", "test"):
+    if _internal in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_internal)
 
 
 class InvalidValue(ValueError):
