@@ -3,21 +3,38 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, has_request_context, redirect, url_for
+from flask import current_app, flash, g, has_request_context, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import DataRequired
+from sqlalchemy import func
+from wtforms.validators import DataRequired, ValidationError
 
 from .forms_util import rule
 from .models import Person
-from .tickets.validation import normalize_email, normalize_phone
+from .tickets.validation import normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
 
 log = logging.getLogger(__name__)
 
 ADMIN, LEAD, AGENT = "Admin", "Lead", "Agent"
+
+
+def _email_not_taken(form, field) -> None:
+    """The email is the login name: unique whatever its case (FAB's own check is case-sensitive)."""
+    query = current_app.appbuilder.session.query(Person.id).filter(
+        func.lower(Person.email) == (field.data or "").lower()
+    )
+    own_id = getattr(form, "_id", None)  # set by FAB on edit
+    if own_id is not None:
+        query = query.filter(Person.id != own_id)
+    if query.first() is not None:
+        raise ValidationError(str(_l("A person with this email already exists.")))
+
+
+def _name(label):
+    return rule(lambda value: normalize_text(value, label=str(label), required=True, max_length=64))
 
 
 class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
@@ -46,8 +63,11 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     ]
     label_columns = {**UserDBModelView.label_columns, "phone": _l("Phone"), "teams": _l("Teams")}
     validators_columns = {
-        "email": [DataRequired(), rule(normalize_email)],
+        "first_name": [_name(_l("First Name"))],
+        "last_name": [_name(_l("Last Name"))],
+        "email": [DataRequired(), rule(normalize_email), _email_not_taken],
         "phone": [rule(normalize_phone)],
+        "roles": [DataRequired(message=_l("Choose at least one role."))],
     }
     base_order = ("first_name", "asc")
     add_row_message = _l("Team member added.")
