@@ -161,6 +161,13 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
 
     def pre_update(self, item: Ticket) -> None:
         check_version(item, getattr(item, "expected_version", None))
+        # Write now: a save racing ours since the check fails here with the
+        # conflict message (FAB would only say "Database Error" at commit).
+        try:
+            self.datamodel.session.flush()
+        except StaleDataError as exc:
+            self.datamodel.session.rollback()
+            raise StaleTicket(str(CONFLICT_MESSAGE)) from exc
 
     def post_add(self, item: Ticket) -> None:
         g.added_ticket_id = item.id
