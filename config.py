@@ -10,7 +10,8 @@ from flask_appbuilder.security.manager import AUTH_DB
 BASE_DIR = Path(__file__).resolve().parent
 load_dotenv(BASE_DIR / ".env", override=False)
 
-DEV_SECRET_KEY = "dev-insecure-change-me"
+DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32  # JWT signing (HS256) wants at least 256 bits
 
 
 def _bool(name: str, default: bool = False) -> bool:

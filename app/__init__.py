@@ -24,9 +24,10 @@ def _check_secret_key(app: Flask) -> None:
     import config
 
     key = app.config.get("SECRET_KEY") or ""
-    if app.config.get("PRODUCTION") and (key == config.DEV_SECRET_KEY or len(key) < 16):
+    if app.config.get("PRODUCTION") and (key == config.DEV_SECRET_KEY or len(key) < config.MIN_SECRET_KEY_LENGTH):
         raise InsecureConfiguration(
-            "FLASK_SECRET_KEY must be set to a long random value in production."
+            f"FLASK_SECRET_KEY must be a random value of at least {config.MIN_SECRET_KEY_LENGTH} "
+            "characters in production."
         )
 
 

@@ -108,6 +108,14 @@ class DeyorSecurityManager(SecurityManager):
     user_model = Person
     userdbmodelview = TeamMemberView
 
+    def register_views(self) -> None:
+        super().register_views()
+        # FAB limits the login form only; the JWT login is the same door.
+        if self.is_auth_limited:
+            for view in self.appbuilder.baseviews:
+                if isinstance(view, self.security_api):
+                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+
     def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
         """Load a person's permissions once per request instead of one query per check
         (the menu alone checks a dozen)."""

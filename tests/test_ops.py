@@ -37,7 +37,7 @@ def test_production_detection(monkeypatch):
     assert config.is_production()
 
 
-@pytest.mark.parametrize("key", [config.DEV_SECRET_KEY, "", "short"])
+@pytest.mark.parametrize("key", [config.DEV_SECRET_KEY, "", "short", "x" * 31])
 def test_production_refuses_a_weak_secret_key(key):
     with pytest.raises(InsecureConfiguration):
         create_app({"PRODUCTION": True, "SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -164,6 +164,23 @@ def test_login_rate_limit_is_per_client_behind_the_proxy(tmp_path, make_person):
     other = client.post("/login/", data={"username": "x@deyor.test", "password": "nope"},
                         headers={"X-Forwarded-For": "198.51.100.9"})
     assert other.status_code == 302
+    # The API's JWT login is limited the same way.
+    api = [
+        client.post("/api/v1/security/login", json={"username": "x@deyor.test", "password": "nope", "provider": "db"},
+                    headers={"X-Forwarded-For": "192.0.2.44"}).status_code
+        for _ in range(6)
+    ]
+    assert api[:5] == [401] * 5 and api[5] == 429
+
+
+def test_agent_token_opens_no_security_api(app, make_person):
+    agent = make_person("Ari Agent", "Agent", (INTL,))
+    client = app.test_client()
+    token = client.post("/api/v1/security/login",
+                        json={"username": agent.email, "password": PASSWORD, "provider": "db"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for url in ("/api/v1/security/users/", "/api/v1/security/roles/", "/api/v1/security/permissions/"):
+        assert client.get(url, headers=headers).status_code == 403, url
 
 
 # --- the `make run` path, as a process -------------------------------------------------
