@@ -93,7 +93,19 @@ MAIL_PASSWORD = os.environ.get("SMTP_PASS") or None
 MAIL_USE_TLS = _bool("SMTP_USE_TLS", MAIL_PORT == 587)
 MAIL_USE_SSL = _bool("SMTP_USE_SSL", MAIL_PORT == 465)
 MAIL_DEFAULT_SENDER = os.environ.get("MAIL_FROM") or "escalations@localhost"
+MAIL_SUPPRESS_SEND = False  # Flask-Mail would suppress under TESTING; tests use a real SMTP server
+MAIL_TIMEOUT = int(os.environ.get("SMTP_TIMEOUT") or 20)
 NOTIFY_EMAILS = os.environ.get("NOTIFY_EMAILS") or ""
+
+# --- Notification outbox ------------------------------------------------------------
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS") or 8)
+OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS") or 30)
+OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS") or 3600)
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS") or 120)
+OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS") or 5)
+# `python run.py` (make run) sends from a background thread unless this is off;
+# production runs `flask outbox run` as its own process instead.
+OUTBOX_IN_PROCESS = _bool("OUTBOX_IN_PROCESS", True)
 # TEAM_EMAILS_<TEAM NAME IN UPPER_SNAKE>, e.g. TEAM_EMAILS_DOMESTIC_OPERATIONS
 TEAM_EMAILS = {
     key[len("TEAM_EMAILS_"):]: value

@@ -4,4 +4,9 @@ from app import create_app
 app = create_app()
 
 if __name__ == "__main__":
+    # `make run`: one process serves the app and sends the outbox.
+    if app.config["OUTBOX_IN_PROCESS"]:
+        from app.notifications.sender import start_in_background
+
+        start_in_background(app)
     app.run(host="0.0.0.0", port=app.config["PORT"])

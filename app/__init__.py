@@ -65,9 +65,11 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
 
+    from .notifications import outbox
     from .tickets import history
 
     history.install()
+    outbox.install()
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_connection_setup)

@@ -84,6 +84,37 @@ def reset_password_command(email: str, password: str) -> None:
     click.echo(f"Password reset for {person.email}.")
 
 
+@click.group("outbox")
+def outbox_group() -> None:
+    """The notification outbox."""
+
+
+@outbox_group.command("run")
+@with_appcontext
+def outbox_run() -> None:
+    """Send notifications until stopped (SIGTERM/Ctrl-C): the production sender process."""
+    import signal
+    import threading
+
+    from .notifications import sender
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sender.run(current_app._get_current_object(), stop)
+
+
+@outbox_group.command("flush")
+@with_appcontext
+def outbox_flush() -> None:
+    """Send every notification that is due now, once, and report."""
+    from .notifications import sender
+
+    outcome = sender.flush()
+    click.echo(", ".join(f"{state}: {count}" for state, count in sorted(outcome.items())) or "Nothing due.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(reset_password_command)
+    app.cli.add_command(outbox_group)

@@ -1,4 +1,16 @@
 """SQLAlchemy models. They import nothing from the application above them."""
+from .notification import (
+    ASSIGNED,
+    CREATED,
+    FAILED,
+    NOTIFICATION_STATES,
+    PENDING,
+    RESOLVED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    Notification,
+)
 from .people import Founder, Person, Team, person_team
 from .ticket import (
     PRIORITIES,
@@ -14,6 +26,16 @@ from .ticket import (
 )
 
 __all__ = [
+    "ASSIGNED",
+    "CREATED",
+    "FAILED",
+    "NOTIFICATION_STATES",
+    "Notification",
+    "PENDING",
+    "RESOLVED",
+    "SENDING",
+    "SENT",
+    "SKIPPED",
     "Comment",
     "Founder",
     "PRIORITIES",

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from .admin import FounderModelView, TeamModelView
 from .comments import CommentModelView
+from .notifications import NotificationModelView
 from .tickets import TicketModelView
 
 
@@ -29,3 +30,6 @@ def register_views(appbuilder: AppBuilder) -> None:
     )
     appbuilder.add_view(TeamModelView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="Admin")
     appbuilder.add_view(FounderModelView, "Founders", label=_l("Founders"), icon="fa-star", category="Admin")
+    appbuilder.add_view(
+        NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
+    )

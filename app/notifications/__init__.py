@@ -1,0 +1,1 @@
+"""Email notifications: recipients (pure), messages (templates), outbox (enqueue, claim), sender."""

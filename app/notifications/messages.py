@@ -1,0 +1,49 @@
+"""What the emails say: subject, plain text and HTML from templates, threading headers."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+
+from ..models import Ticket
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    in_reply_to: str | None
+
+
+def mail_domain() -> str:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or "escalations@localhost"
+    return sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
+
+
+def thread_id(ticket_id: int) -> str:
+    """The creation email's Message-ID; later emails of the ticket reply to it."""
+    return f"<ticket-{ticket_id}@{mail_domain()}>"
+
+
+def subject_line(ticket: Ticket) -> str:
+    return f"[ESC-{ticket.id}][{ticket.priority}] {ticket.subject} · Booking {ticket.booking_id}"
+
+
+def ticket_link(ticket_id: int) -> str:
+    return f"{current_app.config['BASE_URL']}/tickets/show/{ticket_id}"
+
+
+def render(ticket: Ticket, event: str, **context) -> RenderedMessage:
+    context = dict(ticket=ticket, event=event, link=ticket_link(ticket.id), **context)
+    root = thread_id(ticket.id)
+    first = event == "created"
+    return RenderedMessage(
+        subject=subject_line(ticket),
+        text=render_template(f"email/ticket_{event}.txt", **context),
+        html=render_template(f"email/ticket_{event}.html", **context),
+        message_id=root if first else f"<ticket-{ticket.id}.{event}.{uuid.uuid4().hex[:16]}@{mail_domain()}>",
+        in_reply_to=None if first else root,
+    )

@@ -1,0 +1,64 @@
+"""Who gets which email. Pure functions of addresses, plus one gatherer per ticket."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from ..tickets.validation import split_email_list
+
+
+@dataclass(frozen=True)
+class Recipients:
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.to or self.cc)
+
+
+def unique(*groups: Iterable[str]) -> list[str]:
+    """Addresses in order of first appearance, case-insensitively de-duplicated."""
+    seen: dict[str, str] = {}
+    for group in groups:
+        for address in group:
+            address = address.strip()
+            if address:
+                seen.setdefault(address.lower(), address)
+    return list(seen.values())
+
+
+def _without(addresses: list[str], taken: list[str]) -> list[str]:
+    lowered = {a.lower() for a in taken}
+    return [a for a in addresses if a.lower() not in lowered]
+
+
+def for_creation(team: list[str], notify: list[str], assignees: list[str], founders: list[str]) -> Recipients:
+    """To: team defaults, the ticket's notify emails, assignees. CC: active founders."""
+    to = unique(team, notify, assignees)
+    return Recipients(to=to, cc=_without(unique(founders), to))
+
+
+def for_resolution(team: list[str], notify: list[str], assignees: list[str], fallback: list[str]) -> Recipients:
+    """To: team defaults, notify emails, assignees; when nobody, the global NOTIFY_EMAILS."""
+    to = unique(team, notify, assignees)
+    return Recipients(to=to or unique(fallback))
+
+
+def for_assignment(new_assignees: list[str]) -> Recipients:
+    return Recipients(to=unique(new_assignees))
+
+
+def team_env_key(team_name: str) -> str:
+    """'International Operations' → 'INTERNATIONAL_OPERATIONS' (as in TEAM_EMAILS_<TEAM>)."""
+    return re.sub(r"[^A-Z0-9]+", "_", team_name.upper()).strip("_")
+
+
+def team_defaults(team, team_emails: Mapping[str, str]) -> list[str]:
+    """TEAM_EMAILS_<TEAM> from the environment plus the addresses stored on the team."""
+    return unique(split_email_list(team_emails.get(team_env_key(team.name), "")), split_email_list(team.default_emails))
+
+
+def active_emails(people) -> list[str]:
+    """Deactivated people get no email."""
+    return [p.email for p in people if p.active and p.email]

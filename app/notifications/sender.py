@@ -1,0 +1,137 @@
+"""Deliver claimed outbox rows with Flask-Mail: at least once, with backoff, never in a request."""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from flask import Flask, current_app
+from flask_mail import Connection, Mail, Message
+
+from ..extensions import db
+from ..models import FAILED, PENDING, SENT, SKIPPED, Notification, utcnow
+from ..tickets.validation import split_email_list
+from . import outbox
+
+log = logging.getLogger(__name__)
+
+
+class _TimeoutConnection(Connection):
+    """Flask-Mail opens SMTP without a timeout; a hung server must not hang the sender."""
+
+    def configure_host(self):
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential: base, 2×base, 4×base … capped."""
+    config = current_app.config
+    seconds = config["OUTBOX_BACKOFF_SECONDS"] * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, config["OUTBOX_BACKOFF_MAX_SECONDS"]))
+
+
+def _message(row: Notification) -> Message:
+    headers = {}
+    if row.in_reply_to:
+        headers = {"In-Reply-To": row.in_reply_to, "References": row.in_reply_to}
+    message = Message(
+        subject=row.subject,
+        recipients=split_email_list(row.to_addrs),
+        cc=split_email_list(row.cc_addrs),
+        body=row.body_text,
+        html=row.body_html,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers=headers,
+    )
+    message.msgId = row.message_id
+    return message
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, for the admin screen: the SMTP reply or the error, never credentials."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"SMTP {exc.smtp_code}: {text}"[:1000]
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"Recipients refused: {', '.join(exc.recipients)}"[:1000]
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def deliver_one(notification_id: int, worker: str) -> str:
+    """Send one claimed row and record the outcome; returns the new state."""
+    session = db.session
+    row = session.get(Notification, notification_id)
+    session.commit()  # end the read transaction: no lock is held while talking SMTP
+    config = current_app.config
+    attempts = row.attempts + 1
+    if not config["MAIL_SERVER"]:
+        log.info("No SMTP_HOST: notification %s (%s) recorded, not sent, to %s", row.id, row.subject, row.to_addrs)
+        outbox.finish(session, row.id, worker, state=SKIPPED, attempts=attempts, last_error="SMTP_HOST is not set")
+        return SKIPPED
+    try:
+        state = Mail().init_mail(config, testing=False)
+        with _TimeoutConnection(state) as connection:
+            _message(row).send(connection)
+    except Exception as exc:  # every failure is retried, then recorded; never raised
+        error = _describe(exc)
+        final = attempts >= config["OUTBOX_MAX_ATTEMPTS"]
+        log.warning("Notification %s attempt %s failed: %s", row.id, attempts, error)
+        outbox.finish(
+            session, row.id, worker, state=FAILED if final else PENDING, attempts=attempts,
+            last_error=error, next_attempt_at=utcnow() + backoff(attempts),
+        )
+        return FAILED if final else PENDING
+    outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None)
+    return SENT
+
+
+def flush(limit: int = 50) -> dict[str, int]:
+    """One pass: claim and deliver every row that is due now (in batches)."""
+    worker = worker_id()
+    outcome: dict[str, int] = {}
+    config = current_app.config
+    while True:
+        ids = outbox.claim(db.session, worker, limit, config["OUTBOX_LEASE_SECONDS"])
+        if not ids:
+            return outcome
+        for notification_id in ids:
+            state = deliver_one(notification_id, worker)
+            outcome[state] = outcome.get(state, 0) + 1
+
+
+def run(app: Flask, stop: threading.Event) -> None:
+    """Poll until `stop` is set: what `flask outbox run` and the in-process sender do."""
+    poll = app.config["OUTBOX_POLL_SECONDS"]
+    log.info("Outbox sender started (poll every %ss)", poll)
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                flush()
+                db.session.remove()
+        except Exception:  # keep the sender alive through a database outage
+            log.exception("Outbox pass failed; retrying in %ss", poll)
+        stop.wait(poll)
+
+
+def start_in_background(app: Flask) -> threading.Event:
+    """The sender as a daemon thread (for `make run`)."""
+    stop = threading.Event()
+    threading.Thread(target=run, args=(app, stop), name="outbox-sender", daemon=True).start()
+    return stop
