@@ -224,3 +224,20 @@ def test_fresh_database_migrates_sets_up_and_serves(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_render_blueprint_matches_the_app():
+    import yaml
+
+    blueprint = yaml.safe_load((ROOT / "render.yaml").read_text())
+    services = {service["type"]: service for service in blueprint["services"]}
+    web, worker = services["web"], services["worker"]
+    assert web["healthCheckPath"] == "/health"
+    assert "db upgrade" in web["preDeployCommand"] and "setup" in web["preDeployCommand"]
+    assert web["startCommand"].startswith("gunicorn run:app")
+    assert worker["startCommand"] == "flask --app run.py outbox run"
+    documented = set((ROOT / ".env.example").read_text().replace("# ", "").split())
+    for service in (web, worker):
+        for var in service["envVars"]:
+            if "key" in var and var["key"] != "PYTHON_VERSION":
+                assert any(line.startswith(var["key"] + "=") for line in documented), var["key"]
