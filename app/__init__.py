@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, mail, migrate
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "migrations"
@@ -64,6 +64,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
+    mail.init_app(app)
 
     from .notifications import outbox
     from .tickets import history

@@ -86,6 +86,8 @@ def deliver_one(notification_id: int, worker: str) -> str:
         outbox.finish(session, row.id, worker, state=SKIPPED, attempts=attempts, last_error="SMTP_HOST is not set")
         return SKIPPED
     try:
+        # Settings are read at send time (not only at start-up) so a sender follows
+        # the configuration it runs with.
         state = Mail().init_mail(config, testing=False)
         with _TimeoutConnection(state) as connection:
             _message(row).send(connection)
