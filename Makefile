@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app run.py
 
-.PHONY: run test screenshots setup install install-dev clean
+.PHONY: run test bench screenshots setup install install-dev clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -30,6 +30,10 @@ run: setup
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Performance figures, written to docs/PERFORMANCE.md.
+bench: install-dev
+	$(PY) -m bench.smtp_latency --report docs/PERFORMANCE.md
 
 # Refresh the README's pictures in docs/screenshots/ from the browser test.
 screenshots: install-dev
