@@ -19,6 +19,7 @@ from ..models import (
     PENDING,
     RESOLVED,
     SENDING,
+    SENT,
     STATUS_RESOLVED,
     Founder,
     Notification,
@@ -155,9 +156,28 @@ def finish(session: Session, notification_id: int, worker_id: str, **values) -> 
     return result.rowcount == 1
 
 
-def retry(session: Session, notification: Notification) -> None:
-    """An admin's retry: due now, with a fresh count of attempts."""
-    notification.state = PENDING
-    notification.attempts = 0
-    notification.next_attempt_at = utcnow()
-    notification.locked_by = notification.locked_until = None
+def renew(session: Session, notification_id: int, worker_id: str, lease_seconds: int) -> bool:
+    """Extend our lease just before sending; False when another sender has taken the row."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.locked_by == worker_id, Notification.state == SENDING)
+        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def retry(session: Session, notification_id: int) -> bool:
+    """An admin's retry: due now, with a fresh count of attempts. Never a sent row, nor one
+    a live sender holds; checked in the UPDATE itself so a concurrent claim wins."""
+    now = utcnow()
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.state != SENT,
+            or_(Notification.state != SENDING, Notification.locked_until < now),
+        )
+        .values(state=PENDING, attempts=0, next_attempt_at=now, locked_by=None, locked_until=None)
+    )
+    return result.rowcount == 1

@@ -35,6 +35,15 @@ class _TimeoutConnection(Connection):
             host.login(self.mail.username, self.mail.password)
         return host
 
+    def __exit__(self, exc_type, exc_value, tb):
+        """QUIT is a courtesy: once DATA is accepted the email is sent, whatever QUIT does,
+        and a failed QUIT must not hide the error that ended the session."""
+        if self.host is not None:
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):
+                self.host.close()
+
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:6]}"
@@ -74,12 +83,18 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def deliver_one(notification_id: int, worker: str) -> str:
-    """Send one claimed row and record the outcome; returns the new state."""
+def deliver_one(notification_id: int, worker: str) -> str | None:
+    """Send one claimed row and record the outcome; returns the new state (None: no longer ours)."""
     session = db.session
-    row = session.get(Notification, notification_id)
-    session.commit()  # end the read transaction: no lock is held while talking SMTP
     config = current_app.config
+    # A batch is sent one row at a time: renew this row's lease right before its turn,
+    # and leave it if the lease ran out meanwhile and another sender took it.
+    if not outbox.renew(session, notification_id, worker, config["OUTBOX_LEASE_SECONDS"]):
+        log.info("Notification %s: lease lost to another sender, not sending", notification_id)
+        return None
+    row = session.get(Notification, notification_id)
+    session.expunge(row)
+    session.commit()  # no transaction stays open while talking SMTP
     attempts = row.attempts + 1
     if not config["MAIL_SERVER"]:
         log.info("No SMTP_HOST: notification %s (%s) recorded, not sent, to %s", row.id, row.subject, row.to_addrs)
@@ -115,7 +130,8 @@ def flush(limit: int = 50) -> dict[str, int]:
             return outcome
         for notification_id in ids:
             state = deliver_one(notification_id, worker)
-            outcome[state] = outcome.get(state, 0) + 1
+            if state:
+                outcome[state] = outcome.get(state, 0) + 1
 
 
 def run(app: Flask, stop: threading.Event) -> None:

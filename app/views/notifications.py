@@ -8,7 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..models import SENT, Notification
+from ..models import Notification
 from ..notifications import outbox
 from .base import RowScopedActionsMixin, format_utc
 
@@ -38,9 +38,8 @@ class NotificationModelView(RowScopedActionsMixin, ModelView):
     @action("retry", _l("Retry"), _l("Send the selected notifications again now?"), "fa-refresh")
     def retry(self, items):
         items = items if isinstance(items, list) else [items]
-        queued = [row for row in items if row.state != SENT]
-        for row in queued:
-            outbox.retry(self.datamodel.session, row)
-        self.datamodel.session.commit()
-        flash(_("%(count)d notification(s) queued again; sent ones are left alone.", count=len(queued)), "success")
+        session = self.datamodel.session
+        queued = sum(outbox.retry(session, row.id) for row in items)
+        session.commit()
+        flash(_("%(count)d notification(s) queued again; sent ones are left alone.", count=queued), "success")
         return redirect(self.get_redirect())
