@@ -23,9 +23,11 @@ def mail_domain() -> str:
     return sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
 
 
-def thread_id(ticket_id: int) -> str:
-    """The creation email's Message-ID; later emails of the ticket reply to it."""
-    return f"<ticket-{ticket_id}@{mail_domain()}>"
+def thread_id(ticket: Ticket) -> str:
+    """The creation email's Message-ID; later emails reply to it. The creation time keeps it
+    unique when a ticket id comes back (SQLite after a delete) or another instance shares the domain."""
+    stamp = ticket.created_at.strftime("%Y%m%d%H%M%S%f")
+    return f"<ticket-{ticket.id}.{stamp}@{mail_domain()}>"
 
 
 def subject_line(ticket: Ticket) -> str:
@@ -38,7 +40,7 @@ def ticket_link(ticket_id: int) -> str:
 
 def render(ticket: Ticket, event: str, **context) -> RenderedMessage:
     context = dict(ticket=ticket, event=event, link=ticket_link(ticket.id), **context)
-    root = thread_id(ticket.id)
+    root = thread_id(ticket)
     first = event == "created"
     return RenderedMessage(
         subject=subject_line(ticket),
