@@ -213,3 +213,159 @@ def cast(make_person, make_ticket):
         customer_contact="priya@example.com", description="Guest arrived; no room.",
     )
     return people, ticket
+
+
+# --- a real SMTP server for the notification tests ---------------------------------------
+import asyncio  # noqa: E402
+import email  # noqa: E402
+import email.policy  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+@dataclass
+class ReceivedMail:
+    """One accepted SMTP transaction: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    raw: bytes
+
+
+class _RecordingHandler:
+    """aiosmtpd handler: stores accepted mail; answers `server.reply` instead when set."""
+
+    def __init__(self, server: "SMTPTestServer") -> None:
+        self.server = server
+
+    async def handle_DATA(self, smtp, session, envelope) -> str:
+        server = self.server
+        with server.lock:
+            server.data_commands += 1
+        if server.delay:
+            await asyncio.sleep(server.delay)
+        if server.reply:
+            with server.lock:
+                server.refused += 1
+            return server.reply
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode()
+        mail = ReceivedMail(
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            message=email.message_from_bytes(raw, policy=email.policy.default),
+            raw=raw,
+        )
+        with server.lock:
+            server.messages.append(mail)
+        return "250 OK"
+
+    async def handle_QUIT(self, smtp, session, envelope) -> str:
+        if self.server.quit_delay:
+            await asyncio.sleep(self.server.quit_delay)
+        return "221 Bye"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SMTPTestServer:
+    """A real SMTP server on 127.0.0.1 that can fail on demand, be slow, go down and come back.
+
+    `reply`: None to accept, or an SMTP reply such as "451 4.3.0 try later" for every DATA.
+    `delay`: seconds to wait before answering DATA.
+    `quit_delay`: seconds to wait before answering QUIT (the message is already accepted then).
+    `stop()` / `start()`: down and up again on the same port.
+    """
+
+    def __init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self.messages: list[ReceivedMail] = []
+        self.reply: str | None = None
+        self.delay: float = 0
+        self.quit_delay: float = 0
+        self.data_commands = 0  # DATA commands seen, accepted or refused
+        self.refused = 0
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def start(self) -> None:
+        assert self._controller is None, "already running"
+        controller = Controller(_RecordingHandler(self), hostname=self.host, port=self.port, ready_timeout=5)
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMail]:
+        """Poll until at least `count` messages arrived (or the timeout passed)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.messages)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.data_commands = self.refused = 0
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPTestServer]:
+    server = SMTPTestServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail_to_smtp(app, smtp_server, monkeypatch) -> SMTPTestServer:
+    """Point the app's mail settings (read at send time) at the test SMTP server."""
+    for key, value in {
+        "MAIL_SERVER": smtp_server.host,
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_TIMEOUT": 5,
+        "MAIL_DEFAULT_SENDER": "escalations@deyor.test",
+        "BASE_URL": "https://esc.deyor.test",
+        "TEAM_EMAILS": {},
+        "NOTIFY_EMAILS": "",
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    return smtp_server
+
+
+@pytest.fixture
+def outbox_settings(app, monkeypatch):
+    """Set OUTBOX_* for one test: outbox_settings(backoff_seconds=0, max_attempts=3, lease_seconds=1)."""
+
+    def _set(**values) -> None:
+        for key, value in values.items():
+            name = f"OUTBOX_{key.upper()}"
+            assert name in app.config, name
+            monkeypatch.setitem(app.config, name, value)
+
+    return _set
