@@ -58,6 +58,7 @@ FAB_CREATE_DB = False
 FAB_UPDATE_PERMS = _bool("FAB_UPDATE_PERMS", False)
 FAB_ADD_SECURITY_API = True
 FAB_API_MAX_PAGE_SIZE = 100
+FAB_API_SWAGGER_UI = True  # /swagger/v1 and /api/v1/_openapi, for logged-in admins
 AUTH_TYPE = AUTH_DB
 AUTH_ROLE_ADMIN = "Admin"
 AUTH_ROLE_PUBLIC = "Public"

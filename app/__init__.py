@@ -76,9 +76,11 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_connection_setup)
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)
+        from .api import register_apis
         from .views import register_views
 
         register_views(appbuilder)
+        register_apis(appbuilder)
 
     from .cli import register_cli
     from .health import health

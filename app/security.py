@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, flash, g, has_request_context, redirect, url_for
+from flask import current_app, flash, g, has_request_context, jsonify, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
@@ -108,6 +108,16 @@ class DeyorSecurityManager(SecurityManager):
     user_model = Person
     userdbmodelview = TeamMemberView
 
+    def create_jwt_manager(self, app):
+        """A malformed or forged token is 'not authorized' (401), not FAB's 422."""
+        manager = super().create_jwt_manager(app)
+
+        @manager.invalid_token_loader
+        def _invalid_token(reason: str):
+            return jsonify(message="Not authorized"), 401
+
+        return manager
+
     def register_views(self) -> None:
         super().register_views()
         # FAB limits the login form only; the JWT login is the same door.
@@ -161,12 +171,22 @@ WORK_TICKETS = [
     ("menu_access", "My tickets"),
     ("menu_access", "New ticket"),
     ("menu_access", "Comments"),
+    # The REST API: the same work as the screens (rows scoped by the same rule).
+    ("can_get", "TicketApi"),
+    ("can_post", "TicketApi"),
+    ("can_put", "TicketApi"),
+    ("can_info", "TicketApi"),
+    ("can_get", "CommentApi"),
+    ("can_post", "CommentApi"),
+    ("can_info", "CommentApi"),
+    ("can_get", "TeamApi"),
+    ("can_info", "TeamApi"),
 ]
 
 
 def role_permissions(sm) -> dict[str, list[tuple[str, str]]]:
     agent = WORK_TICKETS + _self_service(sm)
-    return {AGENT: agent, LEAD: agent + [("can_delete", "TicketModelView")]}
+    return {AGENT: agent, LEAD: agent + [("can_delete", "TicketModelView"), ("can_delete", "TicketApi")]}
 
 
 def sync_roles(sm) -> None:

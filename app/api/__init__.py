@@ -1,0 +1,12 @@
+"""REST APIs (FAB ModelRestApi), registered in one place. Thin: the rules live in tickets/."""
+from __future__ import annotations
+
+from flask_appbuilder import AppBuilder
+
+from .admin import FounderApi, MemberApi, NotificationApi, TeamApi
+from .tickets import CommentApi, TicketApi
+
+
+def register_apis(appbuilder: AppBuilder) -> None:
+    for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi):
+        appbuilder.add_api(api)

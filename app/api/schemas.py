@@ -1,0 +1,98 @@
+"""Request schemas: what clients may send. Relations by id, rules from tickets/validation."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, pre_load, validate
+from sqlalchemy import and_
+
+from ..models import PRIORITIES, STATUSES, Person, Team, Ticket
+from ..tickets import validation as v
+from ..tickets.visibility import current_person, visible_tickets_clause
+from .fields import DomainString, RelatedId
+
+SERVER_SET = ("id", "created_by", "created_at", "updated_at", "resolved_at", "resolved_by", "author")
+
+
+def _text(label: str, max_length: int, required: bool = False):
+    return lambda value: v.normalize_text(value, label=label, required=required, max_length=max_length)
+
+
+def _assignable():
+    return and_(Person.active.is_(True), Person.teams.any())
+
+
+def _visible_ticket():
+    return visible_tickets_clause(current_person())
+
+
+class StrictSchema(Schema):
+    """Unknown keys are refused by name; server-set keys are ignored, whatever their value."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def drop_server_set(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in SERVER_SET}
+        return data
+
+
+class TicketPostSchema(StrictSchema):
+    subject = DomainString(_text("Subject", 200, required=True), required=True)
+    booking_id = DomainString(v.normalize_booking_id, required=True)
+    team = RelatedId(Team, "team", required=True)
+    priority = fields.String(validate=validate.OneOf(PRIORITIES), load_default="Medium")
+    description = DomainString(_text("Description", 5000), load_default="")
+    customer_name = DomainString(_text("Customer name", 120), load_default="")
+    customer_contact = DomainString(v.normalize_customer_contact, load_default="")
+    notify_emails = DomainString(v.normalize_email_list, load_default="")
+    assignees = fields.List(RelatedId(Person, "assignable person", scope=_assignable), load_default=list)
+
+    @pre_load
+    def ignore_status_on_create(self, data, **kwargs):
+        # A new ticket is Open; status and resolution are changed afterwards.
+        if isinstance(data, dict):
+            return {k: val for k, val in data.items() if k not in ("status", "resolution_notes", "version")}
+        return data
+
+
+class TicketPutSchema(StrictSchema):
+    subject = DomainString(_text("Subject", 200, required=True))
+    booking_id = DomainString(v.normalize_booking_id)
+    team = RelatedId(Team, "team")
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    description = DomainString(_text("Description", 5000))
+    customer_name = DomainString(_text("Customer name", 120))
+    customer_contact = DomainString(v.normalize_customer_contact)
+    notify_emails = DomainString(v.normalize_email_list)
+    assignees = fields.List(RelatedId(Person, "assignable person", scope=_assignable))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    resolution_notes = fields.String(load_only=True)
+    version = fields.Integer(strict=True, metadata={"description": "The version you read; a mismatch answers 409."})
+
+
+class CommentPostSchema(StrictSchema):
+    ticket = RelatedId(Ticket, "ticket", scope=_visible_ticket, required=True)
+    body = DomainString(_text("Comment", 5000, required=True), required=True)
+
+
+class TeamSchema(StrictSchema):
+    name = DomainString(_text("Name", 80, required=True), required=True)
+    default_emails = DomainString(v.normalize_email_list, load_default="")
+
+
+class FounderSchema(StrictSchema):
+    name = DomainString(_text("Name", 120, required=True), required=True)
+    email = DomainString(v.normalize_email, required=True)
+    active = fields.Boolean(load_default=True)
+
+
+class MemberSchema(StrictSchema):
+    first_name = DomainString(_text("First name", 64, required=True), required=True)
+    last_name = DomainString(_text("Last name", 64, required=True), required=True)
+    email = DomainString(v.normalize_email, required=True)
+    phone = DomainString(v.normalize_phone, load_default="")
+    active = fields.Boolean(load_default=True)
+    teams = fields.List(RelatedId(Team, "team"), load_default=list)
+    roles = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1))
+    password = fields.String(load_only=True, required=True, validate=validate.Length(min=8, max=128))

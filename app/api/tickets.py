@@ -1,0 +1,116 @@
+"""/api/v1/ticket/ and /api/v1/comment/: the same visibility, validation and workflow as the screens."""
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from ..models import STATUS_RESOLVED, Comment, Ticket
+from ..tickets.search import TicketSearchFilter
+from ..tickets.validation import InvalidValue, normalize_text
+from ..tickets.visibility import CommentVisibilityFilter, TicketVisibilityFilter, current_person
+from ..tickets.workflow import MAX_NOTES, WorkflowError, change_status
+from .base import ApiError, DomainApi
+from .schemas import CommentPostSchema, TicketPostSchema, TicketPutSchema
+
+PERSON = ["id", "first_name", "last_name"]
+
+
+class TicketApi(DomainApi):
+    resource_name = "ticket"
+    datamodel = SQLAInterface(Ticket)
+    base_filters = [["id", TicketVisibilityFilter, lambda: None]]
+    base_order = ("updated_at", "desc")
+    list_columns = [
+        "id", "subject", "booking_id", "team.id", "team.name", "priority", "status",
+        "assignees.id", "assignees.first_name", "assignees.last_name", "created_by.id",
+        "created_at", "updated_at", "resolved_at", "version",
+    ]
+    show_columns = list_columns + [
+        "description", "customer_name", "customer_contact", "notify_emails", "resolution_notes",
+        "resolved_by.id", "created_by.first_name", "created_by.last_name",
+    ]
+    order_columns = ["id", "subject", "booking_id", "priority", "status", "created_at", "updated_at", "resolved_at"]
+    search_columns = [
+        "subject", "booking_id", "team", "status", "priority", "assignees", "created_by",
+        "created_at", "updated_at", "resolved_at",
+    ]
+    # q=(filters:!((col:subject,opr:search,value:goa))) searches the same five fields as the list page.
+    search_filters = {"subject": [TicketSearchFilter]}
+    add_columns = list(TicketPostSchema().fields)
+    edit_columns = list(TicketPutSchema().fields)
+    add_model_schema = TicketPostSchema()
+    edit_model_schema = TicketPutSchema()
+
+    def post_headless(self):
+        def create():
+            data = self.load(self.add_model_schema, self.json_body())
+            ticket = Ticket(status="Open", **data)
+            self.datamodel.session.add(ticket)
+            self.commit()
+            return self.response(201, id=ticket.id, result=self.add_model_schema.dump(ticket))
+
+        return self.handle(create)
+
+    def put_headless(self, pk):
+        def update():
+            ticket = self.datamodel.get(pk, self._base_filters)
+            if ticket is None:
+                return self.response_404()
+            data = self.load(self.edit_model_schema, self.json_body(), partial=True)
+            version = data.pop("version", None)
+            if version is not None and version != ticket.version:
+                raise ApiError(409, "This ticket was changed by someone else meanwhile; reload it and apply your change again.")
+            status = data.pop("status", None)
+            notes = data.pop("resolution_notes", None)
+            for name, value in data.items():
+                setattr(ticket, name, value)
+            self._apply_status(ticket, status, notes)
+            self.commit()
+            return self.response(200, id=ticket.id, result=self.edit_model_schema.dump(ticket))
+
+        return self.handle(update)
+
+    @staticmethod
+    def _apply_status(ticket: Ticket, status, notes) -> None:
+        try:
+            if status is not None and status != ticket.status:
+                change_status(ticket, status, current_person(), notes)
+            elif notes is not None:
+                if ticket.status != STATUS_RESOLVED:
+                    raise WorkflowError("resolution_notes", "Resolution notes go with resolving the ticket.")
+                ticket.resolution_notes = normalize_text(notes, label="Resolution notes", required=True, max_length=MAX_NOTES)
+        except WorkflowError as exc:
+            raise ApiError(422, {exc.field: [str(exc)]}) from exc
+        except InvalidValue as exc:
+            raise ApiError(422, {"resolution_notes": [str(exc)]}) from exc
+
+
+class CommentApi(DomainApi):
+    resource_name = "comment"
+    datamodel = SQLAInterface(Comment)
+    include_route_methods = {"get", "get_list", "post", "info"}  # comments are never edited or deleted
+    base_filters = [["id", CommentVisibilityFilter, lambda: None]]
+    base_order = ("created_at", "asc")
+    list_columns = ["id", "ticket.id", "author.id", "author.first_name", "author.last_name", "body", "created_at"]
+    show_columns = list_columns
+    order_columns = ["id", "created_at"]
+    search_columns = ["ticket", "author", "body", "created_at"]
+    add_columns = list(CommentPostSchema().fields)
+    add_model_schema = CommentPostSchema()
+
+    def post_headless(self):
+        def create():
+            body = self.json_body()
+            try:
+                data = self.load(self.add_model_schema, body)
+            except ApiError as err:
+                # A hidden ticket looks exactly like a missing one.
+                if isinstance(err.message, dict) and "ticket" in err.message and isinstance(body.get("ticket"), int) \
+                        and not isinstance(body.get("ticket"), bool):
+                    return self.response_404()
+                raise
+            comment = Comment(author=current_person(), **data)
+            self.datamodel.session.add(comment)
+            self.commit()
+            return self.response(201, id=comment.id, result=self.add_model_schema.dump(comment))
+
+        return self.handle(create)
