@@ -190,3 +190,14 @@ def test_assignee_choices_are_active_staff_only(make_person, client_for):
     assignees = re.search(rb'<select[^>]*name="assignees".*?</select>', page, re.S).group(0)
     assert b"Ari Agent" in assignees
     assert b"Old Timer" not in assignees and b"Service Admin" not in assignees
+
+
+def test_deactivation_ends_an_open_session(world, client_for):
+    people, ticket, _, _ = world
+    agent = people["agent_creator"]
+    client = client_for(agent)
+    assert client.get(f"/tickets/show/{ticket.id}").status_code == 200
+    agent.active = False
+    db.session.commit()
+    response = client.get(f"/tickets/show/{ticket.id}")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
