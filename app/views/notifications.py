@@ -22,7 +22,7 @@ class NotificationModelView(RowScopedActionsMixin, ModelView):
     list_title = _l("Notifications")
     show_title = _l("Notification")
     label_columns = {
-        "ticket": _l("Ticket"), "event": _l("Event"), "state": _l("State"), "attempts": _l("Attempts"),
+        "id": _l("ID"), "ticket": _l("Ticket"), "event": _l("Event"), "state": _l("State"), "attempts": _l("Attempts"),
         "to_addrs": _l("To"), "cc_addrs": _l("CC"), "subject": _l("Subject"), "last_error": _l("Last error"),
         "created_at": _l("Queued"), "sent_at": _l("Sent"), "next_attempt_at": _l("Next attempt"),
         "message_id": _l("Message-ID"), "body_text": _l("Text"),
