@@ -114,7 +114,34 @@ def outbox_flush() -> None:
     click.echo(", ".join(f"{state}: {count}" for state, count in sorted(outcome.items())) or "Nothing due.")
 
 
+@click.group("demo")
+def demo_group() -> None:
+    """Demo data."""
+
+
+@demo_group.command("seed")
+@click.option("--tickets", type=click.IntRange(0), default=1000, show_default=True)
+@click.option("--people", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--comments-per-ticket", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--seed", "rng_seed", type=int, default=1, show_default=True, help="Same seed, same data.")
+@with_appcontext
+def demo_seed(tickets: int, people: int, comments_per_ticket: int, rng_seed: int) -> None:
+    """Bulk-load realistic teams, people, founders, tickets and comments (password of every
+    demo person: demo-password-1). Writes no notifications."""
+    import time
+
+    from .demo.seed import seed
+
+    started = time.perf_counter()
+    result = seed(db.session, tickets, people, comments_per_ticket, rng_seed)
+    click.echo(
+        f"Seeded {result.tickets} tickets, {result.assignments} assignments, {result.comments} comments, "
+        f"{result.people} people, {result.founders} founders in {time.perf_counter() - started:.1f} s."
+    )
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(reset_password_command)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(demo_group)

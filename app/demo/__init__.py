@@ -1,0 +1,1 @@
+"""Realistic demo data for trying the app and for benchmarks (`flask demo seed`)."""
