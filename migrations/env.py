@@ -75,6 +75,11 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """PostgreSQL-only trigram indexes live in migrations, not in the models."""
+    return not (type_ == "index" and name and name.startswith("ix_trgm_"))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,6 +101,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

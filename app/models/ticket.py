@@ -51,6 +51,10 @@ class Ticket(Model):
         Index("ix_ticket_team_id", "team_id"),
         Index("ix_ticket_created_by_id", "created_by_id"),
         Index("ix_ticket_booking_id", "booking_id"),
+        Index("ix_ticket_team_updated", "team_id", "updated_at"),
+        Index("ix_ticket_creator_updated", "created_by_id", "updated_at"),
+        # PostgreSQL also has pg_trgm GIN indexes (ix_trgm_ticket_*) for the search,
+        # created by migration 0003 only: they have no SQLite counterpart.
     )
 
     id = Column(Integer, primary_key=True)
