@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, pre_load, validate
-from sqlalchemy import and_
 
 from ..models import PRIORITIES, STATUSES, Person, Team, Ticket
 from ..tickets import validation as v
+from ..tickets.people import assignable_clause
 from ..tickets.visibility import current_person, visible_tickets_clause
 from .fields import DomainString, RelatedId
 
@@ -14,10 +14,6 @@ SERVER_SET = ("id", "created_by", "created_at", "updated_at", "resolved_at", "re
 
 def _text(label: str, max_length: int, required: bool = False):
     return lambda value: v.normalize_text(value, label=label, required=required, max_length=max_length)
-
-
-def _assignable():
-    return and_(Person.active.is_(True), Person.teams.any())
 
 
 def _visible_ticket():
@@ -46,7 +42,7 @@ class TicketPostSchema(StrictSchema):
     customer_name = DomainString(_text("Customer name", 120), load_default="")
     customer_contact = DomainString(v.normalize_customer_contact, load_default="")
     notify_emails = DomainString(v.normalize_email_list, load_default="")
-    assignees = fields.List(RelatedId(Person, "assignable person", scope=_assignable), load_default=list)
+    assignees = fields.List(RelatedId(Person, "assignable person", scope=assignable_clause), load_default=list)
 
     @pre_load
     def ignore_status_on_create(self, data, **kwargs):
@@ -65,7 +61,7 @@ class TicketPutSchema(StrictSchema):
     customer_name = DomainString(_text("Customer name", 120))
     customer_contact = DomainString(v.normalize_customer_contact)
     notify_emails = DomainString(v.normalize_email_list)
-    assignees = fields.List(RelatedId(Person, "assignable person", scope=_assignable))
+    assignees = fields.List(RelatedId(Person, "assignable person", scope=assignable_clause))
     status = fields.String(validate=validate.OneOf(STATUSES))
     resolution_notes = fields.String(load_only=True)
     version = fields.Integer(strict=True, metadata={"description": "The version you read; a mismatch answers 409."})

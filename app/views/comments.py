@@ -6,7 +6,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from ..models import Comment
-from ..tickets.people import AssignablePeopleFilter
+from ..tickets.people import StaffFilter
 from ..tickets.visibility import CommentVisibilityFilter
 from .base import RowScopedActionsMixin, format_utc
 
@@ -25,4 +25,4 @@ class CommentModelView(RowScopedActionsMixin, ModelView):
     show_columns = ["ticket", "author", "body", "created_at"]
     search_columns = ["body", "author", "created_at"]
     formatters_columns = {"created_at": format_utc}
-    search_form_query_rel_fields = {"author": [["id", AssignablePeopleFilter, None]]}
+    search_form_query_rel_fields = {"author": [["id", StaffFilter, None]]}

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
@@ -16,7 +15,7 @@ from wtforms.validators import DataRequired
 from ..forms_util import rule
 from ..models import PRIORITIES, STATUS_IN_PROGRESS, STATUS_OPEN, STATUS_RESOLVED, Comment, Ticket
 from ..tickets import validation as v
-from ..tickets.people import AssignablePeopleFilter
+from ..tickets.people import AssignableFilter, StaffFilter
 from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person
 from ..tickets.workflow import change_status
@@ -132,12 +131,12 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     )
     add_form_extra_fields = {"priority": _priority}
     edit_form_extra_fields = {"priority": _priority, "expected_version": HiddenField()}
-    _people = {"assignees": [["active", FilterEqual, True], ["id", AssignablePeopleFilter, None]]}
+    _people = {"assignees": [["id", AssignableFilter, None]]}
     add_form_query_rel_fields = _people
     edit_form_query_rel_fields = _people
     search_form_query_rel_fields = {
-        "assignees": [["id", AssignablePeopleFilter, None]],
-        "created_by": [["id", AssignablePeopleFilter, None]],
+        "assignees": [["id", StaffFilter, None]],
+        "created_by": [["id", StaffFilter, None]],
     }
 
     # --- list -------------------------------------------------------------------
