@@ -48,7 +48,11 @@ def _register_error_pages(app: Flask) -> None:
 
     app.register_error_handler(403, lambda e: _error(403, _("You do not have access to this page.")))
     app.register_error_handler(404, lambda e: _error(404, _("Not found")))
-    app.register_error_handler(405, lambda e: _error(405, _("Method not allowed")))
+    def _method_not_allowed(e):
+        body, code = _error(405, _("Method not allowed"))
+        return body, code, {"Allow": ", ".join(sorted(e.valid_methods))} if e.valid_methods else {}
+
+    app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(500, lambda e: _error(500, _("Something went wrong; it has been logged.")))
 
 

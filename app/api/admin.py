@@ -60,7 +60,8 @@ class TeamApi(SimpleCrudApi):
     resource_name = "team"
     datamodel = SQLAInterface(Team)
     model = Team
-    schema = add_model_schema = edit_model_schema = TeamSchema()
+    schema = add_model_schema = TeamSchema()
+    edit_model_schema = TeamSchema(partial=True)  # PUT: any of the fields (documented so)
     list_columns = show_columns = ["id", "name", "default_emails"]
     add_columns = edit_columns = ["name", "default_emails"]
     order_columns = ["id", "name"]
@@ -75,7 +76,8 @@ class FounderApi(SimpleCrudApi):
     resource_name = "founder"
     datamodel = SQLAInterface(Founder)
     model = Founder
-    schema = add_model_schema = edit_model_schema = FounderSchema()
+    schema = add_model_schema = FounderSchema()
+    edit_model_schema = FounderSchema(partial=True)  # PUT: any of the fields (documented so)
     list_columns = show_columns = ["id", "name", "email", "active"]
     add_columns = edit_columns = ["name", "email", "active"]
     order_columns = ["id", "name"]
@@ -93,7 +95,8 @@ class MemberApi(SimpleCrudApi):
     datamodel = SQLAInterface(Person)
     model = Person
     include_route_methods = {"get", "get_list", "post", "put", "info"}  # deactivate, never delete
-    schema = add_model_schema = edit_model_schema = MemberSchema()
+    schema = add_model_schema = MemberSchema()
+    edit_model_schema = MemberSchema(partial=True)  # PUT: any of the fields (documented so)
     list_columns = show_columns = [
         "id", "first_name", "last_name", "email", "phone", "active", "teams.id", "teams.name",
         "roles.id", "roles.name", "last_login",

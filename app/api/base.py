@@ -2,6 +2,7 @@
 never expose internals, capped pages, and row-scoped relation choices in `_info`."""
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from .fields import RelatedId
 
 log = logging.getLogger(__name__)
+INT64 = 2 ** 63  # ids and numbers in `q` must fit a BIGINT (SQLite raises OverflowError, PostgreSQL an error)
+MAX_PAGE = 10 ** 6
 CONFLICT = "This item was changed by someone else meanwhile; reload it and apply your change again."
 
 
@@ -72,18 +75,63 @@ class DomainApi(ModelRestApi):
         return blueprint
 
     def _refuse_non_object_q(self):
+        pk = (request.view_args or {}).get("pk")
+        if pk is not None:
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                number = None  # FAB answers 404 itself
+            if number is not None and not -INT64 <= number < INT64:
+                return self.response_404()
         raw = request.args.get("q")
         if raw is None:
             return None
         try:
             value = prison.loads(raw)
         except prison.decoder.ParserException:  # FAB answers these itself (400), or reads JSON
-            return None
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                return None
         except Exception:
             return self.response_400(message="Not a valid rison argument")
         if not isinstance(value, dict):
             return self.response_400(message="q must be a rison object, e.g. (page:0,page_size:25)")
+        problem = _bad_number(value)
+        if problem:
+            return self.response_400(message=problem)
         return None
+
+    # --- the OpenAPI document: what the server really answers --------------------------------
+    extra_responses: dict = {}  # {"post": {"404": "Not found"}} for a subclass's own answers
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in [key for key in responses if not isinstance(key, str)]:
+                responses[str(status)] = responses.pop(status)  # YAML docstrings give int keys
+            if operation.get("security"):
+                responses.setdefault("401", {"$ref": "#/components/responses/401"})
+                responses.setdefault("403", {"$ref": "#/components/responses/403"})
+            if method == "put":
+                responses.setdefault("409", _message_response("Changed by someone else meanwhile"))
+            for status, description in self.extra_responses.get(method, {}).items():
+                responses.setdefault(status, _message_response(description))
+            if "422" in responses:
+                responses["422"] = _FIELD_ERRORS
+            for response in responses.values():
+                properties = (
+                    response.get("content", {}).get("application/json", {}).get("schema", {}).get("properties", {})
+                )
+                # FAB's docstrings type ids as strings and `_info` columns as an object.
+                if properties.get("id", {}).get("type") == "string":
+                    properties["id"]["type"] = "integer"
+                if properties.get("ids", {}).get("items", {}).get("type") == "string":
+                    properties["ids"]["items"]["type"] = "integer"
+                for key in ("add_columns", "edit_columns"):
+                    if key in properties:
+                        properties[key] = {"type": "array", "items": {"type": "object"}}
 
     # --- FAB's delete, without database text in the answer ---------------------------------
     def delete_headless(self, pk):
@@ -108,3 +156,41 @@ class DomainApi(ModelRestApi):
             ))
             info["values"] = [{"id": row.id, "value": str(row)} for row in rows]
         return info
+
+
+def _message_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"message": {"type": "string"}},
+        }}},
+    }
+
+
+_FIELD_ERRORS = {
+    "description": "Invalid input: a message, or the errors of each field",
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "properties": {"message": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
+    }}},
+}
+
+
+def _bad_number(value: Any) -> str:
+    """A `page`/`page_size` out of range or an integer beyond 64 bits anywhere in `q`, else ''."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("page", "page_size") and isinstance(item, int) and not isinstance(item, bool) \
+                    and not 0 <= item <= MAX_PAGE:
+                return f"{key} must be between 0 and {MAX_PAGE}"
+            problem = _bad_number(item)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for item in value:
+            problem = _bad_number(item)
+            if problem:
+                return problem
+    elif isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+        return "A number in q is too large"
+    return ""

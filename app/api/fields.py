@@ -50,6 +50,8 @@ class RelatedId(fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"Must be the id (an integer) of a {self.label}.")
+        if not -2 ** 63 <= value < 2 ** 63:  # beyond any id; the database would fail on it
+            raise ValidationError(f"No {self.label} with id {value}.")
         query = self.choices().where(self.model.id == value)
         row = current_app.appbuilder.session.scalars(query).first()
         if row is None:

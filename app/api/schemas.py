@@ -1,7 +1,7 @@
 """Request schemas: what clients may send. Relations by id, rules from tickets/validation."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, pre_load, validate
+from marshmallow import RAISE, Schema, fields, post_dump, pre_load, validate
 
 from ..models import PRIORITIES, STATUSES, Person, Team, Ticket
 from ..tickets import validation as v
@@ -31,6 +31,14 @@ class StrictSchema(Schema):
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if key not in SERVER_SET}
         return data
+
+    @post_dump
+    def text_is_never_null(self, data, **kwargs):
+        # Rows made before a column was filled in hold NULL; the documented type is string.
+        return {
+            key: "" if value is None and isinstance(self.fields.get(key), fields.String) else value
+            for key, value in data.items()
+        }
 
 
 class TicketPostSchema(StrictSchema):
@@ -83,6 +91,13 @@ class FounderSchema(StrictSchema):
     active = fields.Boolean(load_default=True)
 
 
+class _RoleId(fields.Integer):
+    """A role by id: read as an integer (MemberApi looks the role up), written back as the role's id."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(getattr(value, "id", value), attr, obj, **kwargs)
+
+
 class MemberSchema(StrictSchema):
     first_name = DomainString(_text("First name", 64, required=True), required=True)
     last_name = DomainString(_text("Last name", 64, required=True), required=True)
@@ -90,5 +105,8 @@ class MemberSchema(StrictSchema):
     phone = DomainString(v.normalize_phone, load_default="")
     active = fields.Boolean(load_default=True)
     teams = fields.List(RelatedId(Team, "team"), load_default=list)
-    roles = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1))
+    roles = fields.List(
+        _RoleId(strict=True, validate=validate.Range(min=1, max=2 ** 63 - 1, error="Unknown role id.")),
+        required=True, validate=validate.Length(min=1),
+    )
     password = fields.String(load_only=True, required=True, validate=validate.Length(min=8, max=128))

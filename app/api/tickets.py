@@ -96,6 +96,11 @@ class CommentApi(DomainApi):
     search_columns = ["ticket", "author", "body", "created_at"]
     add_columns = list(CommentPostSchema().fields)
     add_model_schema = CommentPostSchema()
+    # Comments are never edited, but FAB still describes edit columns in `_info`: without these
+    # it lists every ticket (id and subject) as a choice for `ticket`, whoever asks.
+    edit_columns = add_columns
+    edit_model_schema = add_model_schema
+    extra_responses = {"post": {"404": "No such ticket, or one you may not see"}}
 
     def post_headless(self):
         def create():
