@@ -44,6 +44,24 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
+def write_section(path: Path, section: str) -> None:
+    """Write one "## …" section of the Markdown report at `path`, replacing that section when
+    it is there and leaving every other section alone (each bench writes its own)."""
+    heading = section.splitlines()[0]
+    old = path.read_text().splitlines() if path.exists() else ["# Performance"]
+    body = section.rstrip("\n").splitlines()
+    if heading in old:
+        start = old.index(heading)
+        end = next((n for n in range(start + 1, len(old)) if old[n].startswith("## ")), len(old))
+        lines = old[:start] + body + ([""] if end < len(old) else []) + old[end:]
+    else:
+        while old and not old[-1].strip():
+            old.pop()
+        lines = old + [""] + body
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
 def measure(delay: float, requests: int, workdir: Path) -> dict[str, float]:
     from app.extensions import db
     from app.models import Notification, Ticket
@@ -100,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--delay", type=float, default=3.0)
-    parser.add_argument("--report", type=Path, default=None, help="Markdown file to write the table to")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="Markdown file whose '## Ticket create vs SMTP speed' section to write")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         fast = measure(0.0, args.requests, Path(tmp))
@@ -124,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text("# Performance\n\n" + report + "\n")
+        write_section(args.report, report)
     return 0
 
 

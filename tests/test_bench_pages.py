@@ -1,0 +1,50 @@
+"""The page bench runs end to end at a tiny size (the real figures come from `make bench`)."""
+from __future__ import annotations
+
+from bench import pages
+
+OTHER_SECTION = "## Ticket create vs SMTP speed\n\nThis section belongs to the other bench.\n"
+
+
+def _table_rows(text: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| page") and not line.startswith("|---"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_page_bench_reports_every_page_and_keeps_the_other_section(tmp_path, capsys):
+    report = tmp_path / "PERFORMANCE.md"
+    report.write_text("# Performance\n\n" + OTHER_SECTION)
+    args = ["--sizes", "sqlite:300", "--requests", "10", "--search", "refund",
+            "--sqlite-dir", str(tmp_path), "--report", str(report)]
+
+    assert pages.main(args) == 0
+    text = report.read_text()
+    assert OTHER_SECTION in text and text.count(pages.SECTION + "\n") == 1
+    assert "### SQLite 300 tickets" in text and "### How to reproduce" in text
+
+    rows = _table_rows(text)
+    for name in (pages.BARE, pages.FLOOR, pages.AGENT_LIST, pages.ADMIN_LIST, pages.AGENT_SEARCH,
+                 pages.ADMIN_SEARCH, pages.DETAIL):
+        _, shown, p50, p95, ratio, statements, sql_ms = rows[name]
+        assert 0 < float(p50) <= float(p95), rows[name]
+        assert float(ratio) > 0 and float(sql_ms) >= 0
+        assert int(statements.split("–")[-1]) >= 0
+    assert rows[pages.FLOOR][4] == "1.00" and rows[pages.FLOOR][1] == "0"  # the floor, and it is empty
+    assert rows[pages.BARE][5] == "0"  # /health touches no database
+    assert int(rows[pages.AGENT_LIST][5]) > int(rows[pages.FLOOR][5])
+    assert rows[pages.DETAIL][1] == f"{pages.DETAIL_COMMENTS} comments"
+    admin_sees, agent_sees = (int(rows[n][1].replace(",", "")) for n in (pages.ADMIN_LIST, pages.AGENT_LIST))
+    assert admin_sees == 300 > agent_sees > 0
+    assert 0 < int(rows[pages.AGENT_SEARCH][1]) <= int(rows[pages.ADMIN_SEARCH][1].replace(",", ""))
+
+    # A second run reuses the seeded database and replaces its own section only.
+    capsys.readouterr()
+    assert pages.main(args) == 0
+    assert "reusing the seeded database" in capsys.readouterr().err
+    text = report.read_text()
+    assert OTHER_SECTION in text and text.count(pages.SECTION + "\n") == 1
+    assert _table_rows(text)[pages.ADMIN_LIST][1] == "300"
