@@ -133,6 +133,16 @@ class DomainApi(ModelRestApi):
                     if key in properties:
                         properties[key] = {"type": "array", "items": {"type": "object"}}
 
+    # --- a filter value that does not fit its column (text for a date, a list for an id…)
+    # makes the database or FAB's filter raise: that is the client's mistake, not a 500 ----
+    def get_list_headless(self, **kwargs):
+        try:
+            return super().get_list_headless(**kwargs)
+        except (SQLAlchemyError, ValueError, TypeError, AttributeError, OverflowError):
+            self.datamodel.session.rollback()
+            log.info("Refused a list query with a filter value of the wrong type", exc_info=True)
+            return self.response_400(message="A filter value does not fit its column.")
+
     # --- FAB's delete, without database text in the answer ---------------------------------
     def delete_headless(self, pk):
         def delete():
