@@ -56,6 +56,17 @@ def _register_error_pages(app: Flask) -> None:
     app.register_error_handler(500, lambda e: _error(500, _("Something went wrong; it has been logged.")))
 
 
+def _refuse_unparsable_json():
+    """A JSON body nested deeper than the parser's recursion limit raises RecursionError, which
+    Flask's get_json(silent=True) and FAB's views do not catch: answer 400 before any view runs."""
+    if request.is_json and request.method in ("POST", "PUT", "PATCH"):
+        try:
+            request.get_json(silent=True)
+        except RecursionError:
+            return jsonify(message="The body is not valid JSON."), 400
+    return None
+
+
 def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     app = Flask(__name__)
     app.config.from_object("config")
@@ -89,6 +100,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     from .cli import register_cli
     from .health import health
 
+    app.before_request(_refuse_unparsable_json)
     app.register_blueprint(health)
     register_cli(app)
     _register_error_pages(app)

@@ -139,7 +139,10 @@ class DeyorSecurityManager(SecurityManager):
 
     def auth_user_db(self, username, password):
         # People paste their email with stray spaces; AUTH_USERNAME_CI handles case.
-        return super().auth_user_db((username or "").strip(), password)
+        username = (username or "").strip()
+        if "\x00" in username or "\x00" in (password or ""):
+            return None  # PostgreSQL refuses NUL in a query parameter: no such person
+        return super().auth_user_db(username, password)
 
 
 # --- Roles -------------------------------------------------------------------

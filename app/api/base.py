@@ -9,6 +9,7 @@ from typing import Any
 import prison
 from flask import request
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.exceptions import ApplyFilterException
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -138,7 +139,7 @@ class DomainApi(ModelRestApi):
     def get_list_headless(self, **kwargs):
         try:
             return super().get_list_headless(**kwargs)
-        except (SQLAlchemyError, ValueError, TypeError, AttributeError, OverflowError):
+        except (ApplyFilterException, SQLAlchemyError, ValueError, TypeError, AttributeError, OverflowError):
             self.datamodel.session.rollback()
             log.info("Refused a list query with a filter value of the wrong type", exc_info=True)
             return self.response_400(message="A filter value does not fit its column.")

@@ -25,6 +25,18 @@ class DomainString(fields.String):
             raise ValidationError(str(exc)) from exc
 
 
+class RelatedIdList(fields.List):
+    """A list of RelatedId: the same id given twice is the same row once (the link table's
+    primary key would refuse the second one)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        rows = super()._deserialize(value, attr, data, **kwargs)
+        unique = {}
+        for row in rows:
+            unique.setdefault(row.id, row)
+        return list(unique.values())
+
+
 class RelatedId(fields.Integer):
     """A relation given by the id of an existing row — never a nested object.
 

@@ -7,7 +7,7 @@ from ..models import PRIORITIES, STATUSES, Person, Team, Ticket
 from ..tickets import validation as v
 from ..tickets.people import assignable_clause
 from ..tickets.visibility import current_person, visible_tickets_clause
-from .fields import DomainString, RelatedId
+from .fields import DomainString, RelatedId, RelatedIdList
 
 SERVER_SET = ("id", "created_by", "created_at", "updated_at", "resolved_at", "resolved_by", "author")
 
@@ -50,7 +50,7 @@ class TicketPostSchema(StrictSchema):
     customer_name = DomainString(_text("Customer name", 120), load_default="")
     customer_contact = DomainString(v.normalize_customer_contact, load_default="")
     notify_emails = DomainString(v.normalize_email_list, load_default="")
-    assignees = fields.List(RelatedId(Person, "assignable person", scope=assignable_clause), load_default=list)
+    assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause), load_default=list)
 
     @pre_load
     def ignore_status_on_create(self, data, **kwargs):
@@ -69,7 +69,7 @@ class TicketPutSchema(StrictSchema):
     customer_name = DomainString(_text("Customer name", 120))
     customer_contact = DomainString(v.normalize_customer_contact)
     notify_emails = DomainString(v.normalize_email_list)
-    assignees = fields.List(RelatedId(Person, "assignable person", scope=assignable_clause))
+    assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause))
     status = fields.String(validate=validate.OneOf(STATUSES))
     resolution_notes = fields.String(load_only=True)
     version = fields.Integer(strict=True, metadata={"description": "The version you read; a mismatch answers 409."})
@@ -101,10 +101,10 @@ class _RoleId(fields.Integer):
 class MemberSchema(StrictSchema):
     first_name = DomainString(_text("First name", 64, required=True), required=True)
     last_name = DomainString(_text("Last name", 64, required=True), required=True)
-    email = DomainString(v.normalize_email, required=True)
+    email = DomainString(v.normalize_email, required=True, validate=validate.Length(max=128))  # the username column
     phone = DomainString(v.normalize_phone, load_default="")
     active = fields.Boolean(load_default=True)
-    teams = fields.List(RelatedId(Team, "team"), load_default=list)
+    teams = RelatedIdList(RelatedId(Team, "team"), load_default=list)
     roles = fields.List(
         _RoleId(strict=True, validate=validate.Range(min=1, max=2 ** 63 - 1, error="Unknown role id.")),
         required=True, validate=validate.Length(min=1),

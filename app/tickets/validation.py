@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 BOOKING_ID_RE = re.compile(r"^[A-Z0-9/-]{3,40}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
 MAX_EMAILS = 20
+MAX_CONTACT = 120  # the customer_contact column
 
 # Internal domains (deyor.local, *.test) are fine for an internal tool, but
 # email_validator refuses special-use names whatever the flags; its documented
@@ -78,6 +79,8 @@ def normalize_customer_contact(raw: Optional[str]) -> str:
     _reject_control_chars(value)
     if not value:
         return ""
+    if len(value) > MAX_CONTACT:
+        raise InvalidValue(_("%(label)s must be at most %(max)d characters.", label=_("Customer contact"), max=MAX_CONTACT))
     if "@" in value:
         return normalize_email(value)
     digits = sum(ch.isdigit() for ch in value)
