@@ -5,8 +5,8 @@ from typing import Any, Optional
 
 from flask import current_app, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import false, or_, select, true
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import CompoundSelect, false, or_, select, true, union_all
+from sqlalchemy.sql.elements import ColumnElement, False_, True_
 
 from ..models import Comment, Person, Ticket, person_team, ticket_assignee
 
@@ -30,22 +30,43 @@ def is_admin(user: Any) -> bool:
     return current_app.config["AUTH_ROLE_ADMIN"] in role_names(user)
 
 
+def personal_ticket_ids(user: Person) -> CompoundSelect:
+    """Ids of the tickets a person created or is assigned to: two index range scans, UNION ALL.
+
+    Written as an OR of the two rules, PostgreSQL can use no single index and walks the whole
+    table newest first looking for a person's few thousand tickets; as IN over this union the
+    cost follows what the person sees, not the table's size. An id in both branches is
+    harmless inside IN. The first branch reads an alias of the ticket table so that it is not
+    correlated with the outer query.
+    """
+    created = Ticket.__table__.alias("created_ticket")
+    return union_all(
+        select(created.c.id).where(created.c.created_by_id == user.id),
+        select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id == user.id),
+    )
+
+
 def visible_tickets_clause(user: Optional[Person]) -> ColumnElement[bool]:
     """Admin: all. Anyone: tickets they created or are assigned to. Lead: their teams' tickets."""
     if user is None or not getattr(user, "is_active", False):
         return false()
     if is_admin(user):
         return true()
-    assigned = select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id == user.id)
-    rules = [Ticket.created_by_id == user.id, Ticket.id.in_(assigned)]
-    if LEAD_ROLE in role_names(user):
-        teams = select(person_team.c.team_id).where(person_team.c.user_id == user.id)
-        rules.append(Ticket.team_id.in_(teams))
-    return or_(*rules)
+    personal = Ticket.id.in_(personal_ticket_ids(user))
+    if LEAD_ROLE not in role_names(user):
+        return personal
+    # A lead's teams hold a large share of all tickets: walking the list's order and keeping
+    # team rows finds a page at once, where collecting every team ticket id first would not.
+    teams = select(person_team.c.team_id).where(person_team.c.user_id == user.id)
+    return or_(Ticket.team_id.in_(teams), personal)
 
 
-def visible_ticket_ids(user: Optional[Person]):
-    return select(Ticket.id).where(visible_tickets_clause(user))
+def visible_to(user: Optional[Person], ticket_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The rule for rows that hang off a ticket (comments): visible with their ticket."""
+    rule = visible_tickets_clause(user)
+    if isinstance(rule, (True_, False_)):  # admin, or nobody: no subquery
+        return rule
+    return ticket_id.in_(select(Ticket.id).where(rule))
 
 
 class TicketVisibilityFilter(BaseFilter):
@@ -63,7 +84,7 @@ class CommentVisibilityFilter(BaseFilter):
     name = "On tickets visible to me"
 
     def apply(self, query, value):
-        return query.filter(Comment.ticket_id.in_(visible_ticket_ids(current_person())))
+        return query.filter(visible_to(current_person(), Comment.ticket_id))
 
 
 def get_visible_ticket(ticket_id: Any, user: Optional[Person]) -> Optional[Ticket]:
