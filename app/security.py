@@ -9,6 +9,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
+from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, ValidationError
 
 from .forms_util import rule
@@ -117,6 +118,12 @@ class DeyorSecurityManager(SecurityManager):
             return jsonify(message="Not authorized"), 401
 
         return manager
+
+    def get_user_by_id(self, pk):
+        """The person with roles and groups in one statement: every request loads them."""
+        return self.session.get(
+            self.user_model, pk, options=[joinedload(Person.roles), joinedload(Person.groups)]
+        )
 
     def register_views(self) -> None:
         super().register_views()

@@ -159,6 +159,22 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         expect(rows.filter(has_text=other_booking)).to_have_count(0)
         snap("ticket-list-search.png")
 
+        # --- filter on an assignee, picked by typing part of a name --------------------
+        page.goto("/tickets/list/")
+        page.click("#accordion1 a.accordion-toggle")
+        page.click("#filter_form button.dropdown-toggle")
+        page.click("#filter_form a.filter[name=assignees]")
+        picker = page.locator("#filter_form select.person-filter + .select2-container")
+        picker.locator(".select2-selection").click()
+        page.locator(".select2-container--open input.select2-search__field").fill(colleague_name.split()[1][:5].lower())
+        page.locator(".select2-results__option").filter(has_text=colleague_name).click()
+        page.click("#filter_form button[type=submit]")
+        page.wait_for_url(re.compile(rf"[?&]_flt_\d+_assignees={colleague_id}\b"))
+        expect(rows.filter(has_text="DEY-2042/B")).to_have_count(1)
+        expect(rows.filter(has_text=other_booking)).to_have_count(0)  # not assigned to the colleague
+        # the chosen person is shown in the filter after the reload, without loading everyone
+        expect(picker.locator(".select2-selection__rendered")).to_contain_text(colleague_name)
+
         # --- comment and resolve ------------------------------------------------------
         page.goto(f"/tickets/show/{ticket_id}")
         page.fill("#comment-body", "Called the airline: refund approved, 5–7 working days.")

@@ -10,8 +10,8 @@ from app.extensions import db
 from app.models import Comment
 from tests.conftest import INTL
 
-LIST_PAGE_BUDGET = 13  # person, roles, groups, permissions (once), count, rows, assignees, filter-form choices
-DETAIL_PAGE_BUDGET = 10
+LIST_PAGE_BUDGET = 6  # person with roles and groups, permissions (once per request), count, rows, assignees, teams
+DETAIL_PAGE_BUDGET = 8  # person, permissions, ticket, comments with authors, history, team, creator, assignees
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import and_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Person
@@ -23,15 +23,6 @@ def assignable_clause() -> ColumnElement[bool]:
     return and_(Person.active.is_(True), staff_clause())
 
 
-class StaffFilter(BaseFilter):
-    """Filter choices (assignee, creator): staff, including people who have left."""
-
-    name = "Member of a team"
-
-    def apply(self, query, value):
-        return query.filter(staff_clause())
-
-
 class AssignableFilter(BaseFilter):
     """Assignee choices in forms."""
 
@@ -39,3 +30,21 @@ class AssignableFilter(BaseFilter):
 
     def apply(self, query, value):
         return query.filter(assignable_clause())
+
+
+def find_staff(session, term: str, limit: int = 20) -> list[Person]:
+    """Staff whose name or email contains `term` (case-insensitive), for the filter pickers."""
+    term = term.strip()[:100]
+    query = select(Person).where(staff_clause())
+    if term:
+        name = Person.first_name + " " + Person.last_name
+        query = query.where(or_(*(col.icontains(term, autoescape=True) for col in (name, Person.email))))
+    return list(session.scalars(query.order_by(Person.first_name, Person.last_name, Person.id).limit(limit)))
+
+
+def people_by_ids(session, ids: list[int]) -> list[Person]:
+    return list(session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
+
+
+def person_label(person: Person) -> str:
+    return f"{person.get_full_name()} <{person.email}>"

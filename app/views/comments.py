@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms import Field
 
 from ..models import Comment
-from ..tickets.people import StaffFilter
 from ..tickets.visibility import CommentVisibilityFilter
-from .base import RowScopedActionsMixin, format_utc
+from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from .widgets import PersonFilterWidget
 
 
 class CommentModelView(RowScopedActionsMixin, ModelView):
     route_base = "/comments"
-    datamodel = SQLAInterface(Comment)
+    datamodel = CappedCountInterface(Comment)
     base_permissions = ["can_list", "can_show"]
     base_filters = [["id", CommentVisibilityFilter, lambda: None]]
     base_order = ("created_at", "desc")
@@ -25,4 +25,5 @@ class CommentModelView(RowScopedActionsMixin, ModelView):
     show_columns = ["ticket", "author", "body", "created_at"]
     search_columns = ["body", "author", "created_at"]
     formatters_columns = {"created_at": format_utc}
-    search_form_query_rel_fields = {"author": [["id", StaffFilter, None]]}
+    search_form_extra_fields = {"author": Field(_l("Author"), widget=PersonFilterWidget("TicketModelView.people"))}
+    list_template = "comments/list.html"

@@ -4,18 +4,17 @@ from __future__ import annotations
 from flask import flash, redirect
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..models import Notification
 from ..notifications import outbox
-from .base import RowScopedActionsMixin, format_utc
+from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
 
 
 class NotificationModelView(RowScopedActionsMixin, ModelView):
     route_base = "/notifications"
-    datamodel = SQLAInterface(Notification)
+    datamodel = CappedCountInterface(Notification)
     base_permissions = ["can_list", "can_show"]
     base_order = ("id", "desc")
     page_size = 50

@@ -1,25 +1,27 @@
 """Ticket screens at /tickets/: list with one search box, detail with comments, history and status buttons."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField, SelectField
+from wtforms import Field, HiddenField, SelectField
 from wtforms.validators import DataRequired
 
 from ..forms_util import rule
-from ..models import PRIORITIES, STATUS_IN_PROGRESS, STATUS_OPEN, STATUS_RESOLVED, Comment, Ticket
+from ..models import PRIORITIES, STATUS_IN_PROGRESS, STATUS_OPEN, STATUS_RESOLVED, Comment, Team, Ticket
 from ..tickets import validation as v
-from ..tickets.people import AssignableFilter, StaffFilter
+from ..tickets.people import AssignableFilter, find_staff, person_label
 from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person
 from ..tickets.workflow import change_status
-from .base import RowScopedActionsMixin, format_utc
+from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from .widgets import PersonFilterWidget
 
 MAX_COMMENT = 5000
 
@@ -51,7 +53,7 @@ def check_version(ticket: Ticket, expected) -> None:
 
 class TicketModelView(RowScopedActionsMixin, ModelView):
     route_base = "/tickets"
-    datamodel = SQLAInterface(Ticket)
+    datamodel = CappedCountInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
@@ -134,9 +136,14 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     _people = {"assignees": [["id", AssignableFilter, None]]}
     add_form_query_rel_fields = _people
     edit_form_query_rel_fields = _people
-    search_form_query_rel_fields = {
-        "assignees": [["id", StaffFilter, None]],
-        "created_by": [["id", StaffFilter, None]],
+    search_form_extra_fields = {
+        # Teams straight from one query: FAB's relation field counts them first.
+        "team": QuerySelectField(
+            _l("Team"), query_func=lambda: current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)),
+            widget=Select2Widget(), get_pk_func=lambda team: team.id,
+        ),
+        "assignees": Field(_l("Assignees"), widget=PersonFilterWidget("TicketModelView.people")),
+        "created_by": Field(_l("Created by"), widget=PersonFilterWidget("TicketModelView.people")),
     }
 
     # --- list -------------------------------------------------------------------
@@ -153,6 +160,14 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     def mine(self):
         """My tickets: the list filtered on assignee = me (a filter the user can see and remove)."""
         return redirect(url_for(".list", _flt_0_assignees=current_person().id))
+
+    @expose("/people/")
+    @has_access
+    @permission_name("list")
+    def people(self):
+        """Staff matching ?q= (name or email) for the person filters, as Select2 results."""
+        found = find_staff(self.datamodel.session, request.args.get("q", ""))
+        return jsonify([{"id": person.id, "text": person_label(person)} for person in found])
 
     # --- add / edit ---------------------------------------------------------------
     def prefill_form(self, form, pk) -> None:
