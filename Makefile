@@ -35,11 +35,23 @@ test: install-dev
 # databases once and reuses them (SQLite in the temp directory; PostgreSQL databases
 # deyor_bench_<size> on the server of BENCH_DATABASE_URL, skipped with a message when none answers).
 # The first run takes a few minutes more (seeding 1M tickets); measuring is capped per dataset.
+# It also writes docs/performance.json and the p95 plot docs/performance-p95.png. The load bench
+# then runs gunicorn on the same datasets and drives the ticket list with wrk (installed with apt
+# when missing and run as root).
 BENCH_SIZES    ?= sqlite:100000,postgresql:100000,postgresql:1000000
 BENCH_REQUESTS ?= 200
+BENCH_LOAD_SECONDS ?= 15
 bench: install-dev
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing wrk (the load bench's HTTP load generator) with apt-get"; \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is missing: the load bench will stop at its start (Debian/Ubuntu: sudo apt-get install wrk)." >&2; \
+	  fi; }
 	$(PY) -m bench.smtp_latency --report docs/PERFORMANCE.md
 	$(PY) -m bench.pages --sizes $(BENCH_SIZES) --requests $(BENCH_REQUESTS) --max-seconds 600 --report docs/PERFORMANCE.md
+	$(PY) -m bench.load --sizes $(BENCH_SIZES) --duration $(BENCH_LOAD_SECONDS) --max-seconds 300 --report docs/PERFORMANCE.md
 
 # Refresh the README's pictures in docs/screenshots/ from the browser test.
 screenshots: install-dev

@@ -11,6 +11,10 @@ page alike; every p95 is also given as a ratio to the empty FAB list page's.
     python -m bench.pages [--sizes sqlite:100000,postgresql:100000,postgresql:1000000]
                           [--requests 200] [--report docs/PERFORMANCE.md]
 
+With --report, the figures also go to performance.json beside the report (under
+"pages"; other benches keep their own keys) and the p95 of each page against the
+ticket count is drawn to performance-p95.png there (--results/--plot to choose).
+
 PostgreSQL databases are created on the server of $BENCH_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres) as deyor_bench_<size>, SQLite files
 in the system temporary directory (or --sqlite-dir). A database whose seed
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
+import json
 import os
 import platform
 import pstats
@@ -60,6 +65,8 @@ ADMIN_EMAIL = "bench-admin@deyor.test"
 ADMIN_PASSWORD = "bench-password-1"
 MARKER_TABLE = "bench_dataset"
 SECTION = "## Pages"
+RESULTS_NAME = "performance.json"  # beside the report: each bench's figures under its own key
+PLOT_NAME = "performance-p95.png"
 
 # Targets (PostgreSQL, 1M tickets, the agent who sees about 2,000 tickets).
 LIST_P95_MS = 50
@@ -149,6 +156,26 @@ def pg_reachable(url: str) -> Optional[str]:
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     finally:
         engine.dispose()
+
+
+def reachable_datasets(datasets: list[Dataset], database_url: str) -> tuple[list[Dataset], list[str], str]:
+    """The datasets that can be measured, what is skipped and why, and the PostgreSQL server URL.
+
+    PostgreSQL sizes are skipped with a message when no server answers at `database_url`."""
+    from config import normalize_database_url
+
+    pg_url = normalize_database_url(database_url)
+    skipped: list[str] = []
+    if any(ds.backend == "postgresql" for ds in datasets):
+        reason = pg_reachable(pg_url)
+        if reason:
+            shown = make_url(database_url).render_as_string(hide_password=True)
+            names = [f"postgresql:{ds.tickets}" for ds in datasets if ds.backend == "postgresql"]
+            say(f"PostgreSQL not reachable at {shown} ({reason}): skipping {', '.join(names)}. "
+                "Set BENCH_DATABASE_URL to a server where this user may create databases.")
+            skipped.append(f"{', '.join(names)} (no PostgreSQL server reachable at {shown})")
+            datasets = [ds for ds in datasets if ds.backend != "postgresql"]
+    return datasets, skipped, pg_url
 
 
 def prepare_database(ds: Dataset, pg_url: str, sqlite_dir: Path) -> tuple[str, bool]:
@@ -611,8 +638,10 @@ def _plan_hints(statement: str, plan: list[str], ms: float) -> list[str]:
         hints.append(
             f"{counted} ({ms:.0f} ms) walks the `updated_at` index newest first, because the planner expects "
             f"{expected:,} rows to match and so the first 25 to come quickly; it got {found:,} after reading "
-            f"{found + int(removed.group(1)):,} rows. The visibility OR (and the search's ILIKEs) cannot be "
-            "estimated, so which plan is chosen depends on the statistics of the day.")
+            f"{found + int(removed.group(1)):,} rows. "
+            + ("The visibility OR and the search's ILIKEs" if "hashed SubPlan" in text_ and "~~*" in text_
+               else "The visibility OR" if "hashed SubPlan" in text_ else "The search's ILIKEs")
+            + " cannot be estimated, so which plan is chosen depends on the statistics of the day.")
     trigram = len(re.findall(r"Bitmap Index Scan on ix_trgm_ticket_", text_))
     if trigram >= 3:
         hints.append(f"the search scans {trigram} trigram indexes, one per search field, and does it twice per "
@@ -695,7 +724,8 @@ def _profile(page: Page) -> tuple[list[str], list[str]]:
 
 
 # --- the report --------------------------------------------------------------------------
-def render(results: list[Result], skipped: list[str], requests: int, budget: int) -> str:
+def render(results: list[Result], skipped: list[str], requests: int, budget: int,
+           plot_link: Optional[str] = None) -> str:
     out = [SECTION, ""]
     out.append(
         f"Server time of the main pages, measured in-process with the Flask test client "
@@ -745,6 +775,14 @@ def render(results: list[Result], skipped: list[str], requests: int, budget: int
             out.append(f"| {name} | {small.pages[name].p95:.1f} | {big.pages[name].p95:.1f} | {raw:.2f}× | "
                        f"{relative:.2f}× |")
         out.append("")
+    if plot_link:
+        out.append("### p95 against ticket count")
+        out.append("")
+        out.append(f"![p95 of the list, search and detail pages against the ticket count]({plot_link})")
+        out.append("")
+        out.append("One line per page and backend (log scales); the dotted lines are the targets. The figures "
+                   f"are also in `{RESULTS_NAME}` beside this file.")
+        out.append("")
     out.append("### Targets")
     out.append("")
     if big is None:
@@ -782,9 +820,9 @@ def render(results: list[Result], skipped: list[str], requests: int, budget: int
     out.append("### How to reproduce")
     out.append("")
     out.append(
-        "`make bench` runs both benches (this one with `--sizes "
+        "`make bench` runs every bench (this one with `--sizes "
         f"{DEFAULT_SIZES} --requests 200`). Directly: `python -m bench.pages [--sizes sqlite:N,postgresql:N,…] "
-        "[--requests N] [--search TERM] [--people N] [--report FILE]`. PostgreSQL datasets go to databases named "
+        "[--requests N] [--search TERM] [--people N] [--report FILE] [--results FILE] [--plot FILE]`. PostgreSQL datasets go to databases named "
         "`deyor_bench_<size>` on the server of `BENCH_DATABASE_URL` (default "
         f"`{DEFAULT_PG_URL}`; skipped with a message when no server answers); SQLite ones to files in the "
         "system temporary directory (`--sqlite-dir` to choose). A database seeded with the same parameters "
@@ -796,6 +834,99 @@ def render(results: list[Result], skipped: list[str], requests: int, budget: int
     out.append(f"Last run: {date.today().isoformat()}, Python {platform.python_version()}, "
                f"{os.cpu_count()} CPUs, " + ", ".join(sorted({r.db_version for r in results})) + ".")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+# --- figures for other tools: JSON and the p95 plot ----------------------------------------
+PLOT_PAGES = (AGENT_LIST, ADMIN_LIST, AGENT_SEARCH, ADMIN_SEARCH, DETAIL)
+
+
+def write_results(path: Path, key: str, value: dict) -> None:
+    """Store one bench's figures under `key` of the JSON file at `path`, keeping the other keys."""
+    try:
+        data = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    data[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def results_json(results: list[Result]) -> dict:
+    return {
+        "date": date.today().isoformat(),
+        "targets_p95_ms": {"list": LIST_P95_MS, "search": SEARCH_P95_MS, "detail": DETAIL_P95_MS},
+        "datasets": [{
+            "backend": res.dataset.backend,
+            "tickets": res.dataset.tickets,
+            "people": res.dataset.people,
+            "database": res.db_version,
+            "agent_visible": res.cast.agent_visible,
+            "rounds": res.rounds,
+            "pages": {page.name: {"rows": page.rows, "p50_ms": round(page.p50, 2), "p95_ms": round(page.p95, 2),
+                                  "statements": [min(page.statements), max(page.statements)]}
+                      for page in res.pages.values()},
+        } for res in results],
+    }
+
+
+def _count(n: float) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:g}M"
+    return f"{n / 1000:g}k" if n >= 1000 else f"{n:g}"
+
+
+def plot(figures: dict, path: Path) -> None:
+    """p95 of the list, search and detail pages against the ticket count: one line per page and
+    backend (log scales), the targets as dotted horizontal lines. Written without a timestamp or
+    version in the PNG, so the same figures give the same file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+    colours = dict(zip(PLOT_PAGES, ("#1f77b4", "#17becf", "#d62728", "#ff7f0e", "#2ca02c")))
+    styles = {"postgresql": ("-", "o", "PostgreSQL"), "sqlite": ("--", "s", "SQLite")}
+    targets = figures["targets_p95_ms"]
+    datasets = sorted(figures["datasets"], key=lambda d: (d["backend"], d["tickets"]))
+    counts = sorted({d["tickets"] for d in datasets})
+    with plt.rc_context({"font.size": 9}):
+        fig, ax = plt.subplots(figsize=(8.5, 4.8), dpi=100)
+        values = []
+        for backend, (line, marker, label) in styles.items():
+            points = [d for d in datasets if d["backend"] == backend]
+            if not points:
+                continue
+            for name in PLOT_PAGES:
+                xs = [d["tickets"] for d in points if name in d["pages"]]
+                ys = [d["pages"][name]["p95_ms"] for d in points if name in d["pages"]]
+                values += ys
+                ax.plot(xs, ys, linestyle=line, marker=marker, color=colours[name], linewidth=1.6,
+                        markersize=5, label=f"{name} — {label}")
+        for kind, ms in targets.items():
+            ax.axhline(ms, color="#555555", linestyle=":", linewidth=1)
+            ax.text(0.995, ms, f"{kind} target {ms} ms", transform=ax.get_yaxis_transform(), ha="right",
+                    va="bottom", fontsize=8, color="#555555")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(counts[0] / 2, counts[-1] * 2)
+        low, high = min(values + list(targets.values())), max(values + list(targets.values()))
+        ax.set_ylim(low / 1.6, high * 1.6)
+        ax.xaxis.set_major_locator(FixedLocator(counts))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _count(x)))
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        ax.set_xlabel("tickets in the database")
+        ax.set_ylabel("p95 server time (ms)")
+        ax.set_title("Page p95 against ticket count (in-process, Flask test client)")
+        ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", metadata={"Software": None})
+        plt.close(fig)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -820,32 +951,35 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=600,
                         help="measuring time budget per dataset; fewer rounds when it runs out")
     parser.add_argument("--report", type=Path, default=None, help="Markdown file whose '## Pages' section to write")
+    parser.add_argument("--results", type=Path, default=None,
+                        help=f"JSON file for the figures (default: {RESULTS_NAME} beside the report)")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help=f"PNG of p95 against ticket count (default: {PLOT_NAME} beside the report)")
     args = parser.parse_args(argv)
     try:
         datasets = parse_sizes(args.sizes, args.people)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    from config import normalize_database_url
     from tests.test_queries import LIST_PAGE_BUDGET
 
-    pg_url = normalize_database_url(args.database_url)
-    skipped: list[str] = []
-    if any(ds.backend == "postgresql" for ds in datasets):
-        reason = pg_reachable(pg_url)
-        if reason:
-            shown = make_url(args.database_url).render_as_string(hide_password=True)
-            names = [f"postgresql:{ds.tickets}" for ds in datasets if ds.backend == "postgresql"]
-            say(f"PostgreSQL not reachable at {shown} ({reason}): skipping {', '.join(names)}. "
-                "Set BENCH_DATABASE_URL to a server where this user may create databases.")
-            skipped.append(f"{', '.join(names)} (no PostgreSQL server reachable at {shown})")
-            datasets = [ds for ds in datasets if ds.backend != "postgresql"]
+    datasets, skipped, pg_url = reachable_datasets(datasets, args.database_url)
     results = []
     for ds in datasets:
         url, seeded = prepare_database(ds, pg_url, args.sqlite_dir)
         app, cast = build(ds, url, seeded)
         results.append(measure(app, ds, cast, args.requests, args.search, args.max_seconds))
     print_summary(results)
-    report = render(results, skipped, args.requests, LIST_PAGE_BUDGET)
+    results_path = args.results or (args.report.parent / RESULTS_NAME if args.report else None)
+    plot_path = args.plot or (args.report.parent / PLOT_NAME if args.report else None)
+    figures = results_json(results)
+    if results_path:
+        write_results(results_path, "pages", figures)
+    plot_link = None
+    if plot_path and results:
+        plot(figures, plot_path)
+        say(f"plot: {plot_path}")
+        plot_link = Path(os.path.relpath(plot_path, args.report.parent)).as_posix() if args.report else str(plot_path)
+    report = render(results, skipped, args.requests, LIST_PAGE_BUDGET, plot_link)
     print("\n" + report)
     if args.report:
         write_section(args.report, report)

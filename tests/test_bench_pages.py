@@ -1,7 +1,11 @@
 """The page bench runs end to end at a tiny size (the real figures come from `make bench`)."""
 from __future__ import annotations
 
+import json
+
 from bench import pages
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 OTHER_SECTION = "## Ticket create vs SMTP speed\n\nThis section belongs to the other bench.\n"
 
@@ -41,6 +45,12 @@ def test_page_bench_reports_every_page_and_keeps_the_other_section(tmp_path, cap
     assert admin_sees == 300 > agent_sees > 0
     assert 0 < int(rows[pages.AGENT_SEARCH][1]) <= int(rows[pages.ADMIN_SEARCH][1].replace(",", ""))
 
+    # The figures as JSON and the p95 plot, beside the report and linked from it.
+    (dataset,) = json.loads((tmp_path / pages.RESULTS_NAME).read_text())["pages"]["datasets"]
+    assert dataset["tickets"] == 300 and dataset["pages"][pages.ADMIN_LIST]["rows"] == 300
+    assert (tmp_path / pages.PLOT_NAME).read_bytes().startswith(PNG_SIGNATURE)
+    assert f"]({pages.PLOT_NAME})" in text
+
     # A second run reuses the seeded database and replaces its own section only.
     capsys.readouterr()
     assert pages.main(args) == 0
@@ -48,3 +58,21 @@ def test_page_bench_reports_every_page_and_keeps_the_other_section(tmp_path, cap
     text = report.read_text()
     assert OTHER_SECTION in text and text.count(pages.SECTION + "\n") == 1
     assert _table_rows(text)[pages.ADMIN_LIST][1] == "300"
+
+
+def _figures(backend: str, tickets: int, scale: float) -> dict:
+    return {"backend": backend, "tickets": tickets,
+            "pages": {name: {"p95_ms": scale * (n + 1)} for n, name in enumerate(pages.PLOT_PAGES)}}
+
+
+def test_p95_plot_is_a_png_and_the_same_for_the_same_figures(tmp_path):
+    figures = {"targets_p95_ms": {"list": pages.LIST_P95_MS, "search": pages.SEARCH_P95_MS,
+                                  "detail": pages.DETAIL_P95_MS},
+               "datasets": [_figures("sqlite", 100_000, 20), _figures("postgresql", 100_000, 8),
+                            _figures("postgresql", 1_000_000, 11)]}
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    pages.plot(figures, first)
+    pages.plot(figures, second)
+    data = first.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and 10_000 < len(data) < 300_000
+    assert data == second.read_bytes()  # no timestamp or version in the file

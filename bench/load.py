@@ -1,0 +1,541 @@
+"""Requests per second at saturation under gunicorn, and the memory of its workers.
+
+For each dataset (the page bench's databases, seeded once and reused) the bench
+starts the production command (`gunicorn run:app --workers 2`, as in render.yaml)
+on a free loopback port with APP_ENV=production, logs in over HTTP as the page
+bench's Agent (who sees about 2,000 tickets) and Admin, and runs `wrk` against
+the ticket list with each session cookie: a warm-up, then a fixed time at each
+connection count. Every response must be a 2xx (a login that did not stick gives
+302s; the bench stops). After the runs it reads the peak RSS (VmHWM) of the
+master and of each worker from /proc.
+
+    python -m bench.load [--sizes sqlite:100000,postgresql:100000,postgresql:1000000]
+                         [--connections 2,4,8] [--duration 15] [--warmup 5]
+                         [--max-seconds 300] [--report docs/PERFORMANCE.md]
+
+Needs `wrk` (Debian: `apt-get install wrk`) and Linux (/proc).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+from bench.pages import (ADMIN_PASSWORD, DEFAULT_PG_URL, DEFAULT_SIZES, RECORD_COUNT, RESULTS_NAME,
+                         Cast, Dataset, build, parse_sizes, prepare_database, reachable_datasets, say,
+                         write_results)
+from bench.smtp_latency import _free_port, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Load"
+WORKERS = 2
+# render.yaml's startCommand, on loopback.
+GUNICORN_ARGS = ["run:app", "--workers", str(WORKERS), "--timeout", "60", "--access-logfile", "-"]
+LIST_URL = "/tickets/list/"
+WRK_TIMEOUT = "30s"  # a request slower than this counts as a socket error (timeout)
+BOOT_SECONDS = 90
+
+# Targets (list page, under gunicorn).
+TARGET_RPS = 150
+TARGET_WORKER_MB = 150
+
+AGENT, ADMIN = "list (agent)", "list (admin)"
+
+# Counts every response that is not a 2xx (wrk's own "Non-2xx or 3xx" counter ignores 3xx, so a
+# login that did not stick, answering 302 to the login page, would pass unnoticed) and prints
+# wrk's figures as one JSON line.
+WRK_SCRIPT = r"""
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  non2xx = 0
+  first_bad = 0
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    if first_bad == 0 then first_bad = status end
+  end
+end
+
+function done(summary, latency, requests)
+  local bad, first = 0, 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("non2xx")
+    if first == 0 then first = thread:get("first_bad") end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "first_bad_status": %d, ' ..
+    '"errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, ' ..
+    '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "max": %d}}\n',
+    summary.requests, summary.duration, bad, first, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+# --- wrk --------------------------------------------------------------------------------
+def find_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("bench.load needs wrk, an HTTP load generator, and it is not installed. "
+                         "On Debian/Ubuntu: `sudo apt-get install wrk` (`make bench` installs it when run as root).")
+    return path
+
+
+@dataclass
+class WrkRun:
+    page: str
+    connections: int
+    seconds: float
+    requests: int
+    non2xx: int
+    first_bad_status: int
+    errors: dict[str, int]
+    latency_ms: dict[str, float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(self.errors.values())
+
+
+def run_wrk(wrk: str, url: str, headers: dict[str, str], connections: int, seconds: float, script: Path,
+            page: str = "") -> WrkRun:
+    """One time-bounded wrk run (one thread: wrk is light, the server gets the CPUs)."""
+    command = [wrk, "-t", "1", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", WRK_TIMEOUT,
+               "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH-JSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}")
+    data = json.loads(line[len("BENCH-JSON "):])
+    return WrkRun(page, connections, data["duration_us"] / 1e6, data["requests"], data["non2xx"],
+                  data["first_bad_status"], data["errors"],
+                  {k: v / 1000 for k, v in data["latency_us"].items()})
+
+
+# --- gunicorn -----------------------------------------------------------------------------
+def _gunicorn() -> list[str]:
+    """The gunicorn of this Python's environment (the venv's)."""
+    script = Path(sys.executable).parent / "gunicorn"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4, after "(comm)" and the state
+            found.append(int(entry))
+    return sorted(found)
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS (now) and VmHWM (peak) of a process, in MB (10^6 bytes)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    values = {key: int(kb) * 1024 / 1e6 for key, kb in re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M)}
+    return {"rss": values["VmRSS"], "peak": values["VmHWM"]}
+
+
+class Server:
+    """`gunicorn run:app --workers 2` on a free loopback port, configured as in production."""
+
+    def __init__(self, database_url: str, workdir: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"gunicorn-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TEAM_EMAILS_"))}
+        env.update(
+            APP_ENV="production",
+            FLASK_SECRET_KEY=os.urandom(32).hex(),  # 64 characters; production refuses fewer than 32
+            DATABASE_URL=database_url,
+            OUTBOX_IN_PROCESS="0",  # production sends from its own process (`flask outbox run`)
+            BASE_URL=self.base,
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("RENDER", None)
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            _gunicorn() + GUNICORN_ARGS + ["--bind", f"127.0.0.1:{self.port}"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.workers: list[int] = []
+        self.boot: dict[int, dict[str, float]] = {}
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_ready(self) -> None:
+        import requests
+
+        deadline = time.monotonic() + BOOT_SECONDS
+        session = requests.Session()
+        session.trust_env = False
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            workers = _children(self.process.pid)
+            try:
+                ok = session.get(self.base + "/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                ok = False
+            if ok and len(workers) == WORKERS:
+                self.workers = workers
+                self.boot = {pid: memory_mb(pid) for pid in [self.process.pid] + workers}
+                return
+            time.sleep(0.25)
+        raise SystemExit(f"gunicorn did not answer /health within {BOOT_SECONDS} s:\n{self.log_tail()}")
+
+    def memory(self) -> dict[int, dict[str, float]]:
+        now = _children(self.process.pid)
+        if now != self.workers:
+            raise SystemExit(f"gunicorn replaced workers during the run ({self.workers} → {now}); its log:\n"
+                             f"{self.log_tail()}")
+        return {pid: memory_mb(pid) for pid in [self.process.pid] + self.workers}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the group started for this server
+                self.process.wait()
+        self.log.close()
+
+
+def login(base: str, email: str, password: str) -> str:
+    """Log in through the login form (with its CSRF token); the session cookie as a Cookie header.
+
+    The session cookie is Secure (production) and this is plain HTTP on loopback: the bench stands
+    where Render's TLS-terminating proxy stands (and says so with X-Forwarded-Proto), so it carries
+    the cookie itself instead of leaving it to a cookie jar that keeps Secure cookies for HTTPS."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False  # loopback: never through a proxy from the environment
+    session.headers.update(PROXY_HEADERS)
+    jar: dict[str, str] = {}
+
+    def cookie_header() -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())} if jar else {}
+
+    page = session.get(base + "/login/", timeout=30)
+    jar.update({c.name: c.value for c in page.cookies})
+    token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page.text)
+    if page.status_code != 200 or token is None:
+        raise SystemExit(f"the login page answered {page.status_code} without a CSRF token")
+    # Flask-WTF checks that a POST over HTTPS comes from the same origin, as a browser's Referer says.
+    referer = "https://" + base.split("://", 1)[1] + "/login/"
+    answer = session.post(base + "/login/", data={"username": email, "password": password,
+                                                  "csrf_token": token.group(1)},
+                          headers={"Referer": referer, **cookie_header()}, allow_redirects=False, timeout=30)
+    jar.update({c.name: c.value for c in answer.cookies})
+    if answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
+        raise SystemExit(f"login over HTTP failed for {email}: {answer.status_code} "
+                         f"{answer.headers.get('Location', '')}")
+    return cookie_header()["Cookie"]
+
+
+PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.0.1"}
+
+
+def check_list(base: str, cookie: str) -> int:
+    """The cookie opens the ticket list (not the login page): its record count."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False  # loopback: never through a proxy from the environment
+    answer = session.get(base + LIST_URL, headers={"Cookie": cookie, **PROXY_HEADERS}, allow_redirects=False,
+                         timeout=60)
+    found = RECORD_COUNT.search(answer.content)
+    if answer.status_code != 200 or not found:
+        raise SystemExit(f"{LIST_URL} with the session cookie answered {answer.status_code} "
+                         f"{answer.headers.get('Location', '')}, not the ticket list")
+    return int(found.group(1))
+
+
+# --- one dataset ----------------------------------------------------------------------------
+@dataclass
+class Result:
+    dataset: Dataset
+    cast: Cast
+    db_version: str
+    rows: dict[str, int]
+    runs: list[WrkRun]
+    boot: dict[str, dict[str, float]]  # process label → rss/peak MB
+    memory: dict[str, dict[str, float]]
+    seconds: float  # measured seconds per run
+    load_before: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def best(self, page: str) -> WrkRun:
+        return max((r for r in self.runs if r.page == page), key=lambda r: r.rps)
+
+    @property
+    def worker_peak_mb(self) -> float:
+        return max(m["peak"] for label, m in self.memory.items() if label != "master")
+
+
+def plan_seconds(connections: list[int], duration: float, warmup: float, max_seconds: float) -> tuple[float, float]:
+    """Run and warm-up durations that fit the budget: 2 pages × (warm-up + one run per connection count)."""
+    planned = 2 * (warmup + len(connections) * duration)
+    if planned <= max_seconds:
+        return duration, warmup
+    scale = max_seconds / planned
+    return max(1.0, round(duration * scale)), max(1.0, round(warmup * scale))
+
+
+def measure(ds: Dataset, url: str, cast: Cast, db_version: str, connections: list[int], duration: float,
+            warmup: float, max_seconds: float, wrk: str, workdir: Path) -> Result:
+    from app.demo.seed import DEMO_PASSWORD
+
+    seconds, warm = plan_seconds(connections, duration, warmup, max_seconds)
+    notes = []
+    if seconds < duration:
+        notes.append(f"runs shortened to {seconds:g} s (warm-up {warm:g} s) to fit --max-seconds {max_seconds:g}")
+        say(f"[{ds.label}] {notes[-1]}")
+    script = workdir / "count-non-2xx.lua"
+    script.write_text(WRK_SCRIPT)
+    say(f"[{ds.label}] starting gunicorn ({WORKERS} workers) …")
+    server = Server(url, workdir)
+    try:
+        server.wait_ready()
+        boot = {("master" if pid == server.process.pid else f"worker {n}"): mem
+                for n, (pid, mem) in enumerate(server.boot.items())}
+        cookies = {AGENT: login(server.base, cast.agent_email, DEMO_PASSWORD),
+                   ADMIN: login(server.base, cast.admin_email, ADMIN_PASSWORD)}
+        rows = {page: check_list(server.base, cookie) for page, cookie in cookies.items()}
+        if rows[ADMIN] != ds.tickets:
+            raise SystemExit(f"the admin's list shows {rows[ADMIN]} tickets, the database holds {ds.tickets}")
+        load_before = os.getloadavg()[0]
+        runs = []
+        for page, cookie in cookies.items():
+            headers = {"Cookie": cookie, **PROXY_HEADERS}
+            say(f"[{ds.label}] {page}: warm-up {warm:g} s, then {seconds:g} s at each of {connections} connections")
+            warmed = run_wrk(wrk, server.base + LIST_URL, headers, max(connections), warm, script, page)
+            _fail_on_non_2xx(warmed, server.log_tail)
+            for count in connections:
+                run = run_wrk(wrk, server.base + LIST_URL, headers, count, seconds, script, page)
+                _fail_on_non_2xx(run, server.log_tail)
+                say(f"[{ds.label}] {page} ×{count}: {run.rps:.1f} req/s, p50 {run.latency_ms['p50']:.0f} ms, "
+                    f"p99 {run.latency_ms['p99']:.0f} ms, {run.socket_errors} socket errors")
+                runs.append(run)
+        memory = {("master" if pid == server.process.pid else f"worker {n}"): mem
+                  for n, (pid, mem) in enumerate(server.memory().items())}
+    finally:
+        server.stop()
+    return Result(ds, cast, db_version, rows, runs, boot, memory, seconds, load_before, notes)
+
+
+def _fail_on_non_2xx(run: WrkRun, log_tail) -> None:
+    """Stop the bench when a run had a response other than 2xx, or none at all."""
+    if run.non2xx:
+        hint = " (a redirect: the session did not stick?)" if 300 <= run.first_bad_status < 400 else ""
+        raise SystemExit(f"{run.page} at {run.connections} connections: {run.non2xx} of {run.requests} responses "
+                         f"were not 2xx, the first {run.first_bad_status}{hint}. gunicorn's log:\n"
+                         f"{log_tail()}")
+    if run.requests == 0:
+        raise SystemExit(f"{run.page} at {run.connections} connections: no response at all "
+                         f"(socket errors {run.errors}). gunicorn's log:\n{log_tail()}")
+
+
+def prepare(ds: Dataset, pg_url: str, sqlite_dir: Path) -> tuple[str, Cast, str]:
+    """The page bench's database and cast for `ds`; the in-process app is closed again."""
+    from app.extensions import db
+    from bench.pages import _db_version
+
+    url, seeded = prepare_database(ds, pg_url, sqlite_dir)
+    app, cast = build(ds, url, seeded)
+    with app.app_context():
+        version = _db_version(db.engine)
+        db.session.remove()
+        db.engine.dispose()
+    return url, cast, version
+
+
+# --- the report ------------------------------------------------------------------------------
+def _miss(value: float, limit: float, unit: str, higher_is_better: bool) -> str:
+    if higher_is_better:
+        return "yes" if value >= limit else f"no: {limit - value:.1f} {unit} short ({value / limit:.0%} of the target)"
+    return "yes" if value <= limit else f"no: +{value - limit:.1f} {unit} ({value / limit:.2f}× the target)"
+
+
+def render(results: list[Result], skipped: list[str], connections: list[int], duration: float,
+           warmup: float) -> str:
+    out = [SECTION, ""]
+    out.append(
+        f"Requests per second at saturation and worker memory under the production command "
+        f"(`gunicorn {' '.join(GUNICORN_ARGS[:3])} --timeout 60 --access-logfile -`, sync workers, as in "
+        "render.yaml) on loopback, with `APP_ENV=production` (Secure session cookie), a random 64-character "
+        "`FLASK_SECRET_KEY` and the in-process outbox sender off. The bench logs in through the login form "
+        "(CSRF token included) as the page bench's Agent and Admin and drives `GET /tickets/list/` with each "
+        "session cookie and `X-Forwarded-Proto: https` (what Render's TLS proxy adds) using `wrk` (one thread; "
+        f"the sync workers close the connection after each response): a {warmup:g} s warm-up, then "
+        f"{duration:g} s at each of {', '.join(map(str, connections))} connections. *Best* is the connection "
+        "count with the most requests per second; latencies are wrk's (client side, queueing included). Every "
+        "response had to be a 2xx (a lost session answers 302: the bench stops). wrk, gunicorn and the database "
+        "share this machine's CPUs, as they would not in production.")
+    out.append("")
+    out.append("Peak RSS is `VmHWM` from `/proc/<pid>/status` after all runs (MB = 10⁶ bytes); *after boot* is "
+               "`VmRSS` once `/health` answers.")
+    out.append("")
+    for res in results:
+        out.append(f"### {res.dataset.label} tickets ({res.db_version})")
+        out.append("")
+        out.append(f"{res.dataset.tickets:,} tickets; the agent's list shows {res.rows[AGENT]:,}, the admin's "
+                   f"{res.rows[ADMIN]:,}. Load average before the runs: {res.load_before:.2f}."
+                   + (" " + "; ".join(res.notes).capitalize() + "." if res.notes else ""))
+        out.append("")
+        out.append("| page | connections | req/s | p50 ms | p90 ms | p99 ms | requests | non-2xx | socket errors |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for run in res.runs:
+            best = run is res.best(run.page)
+            rps = f"**{run.rps:.1f}**" if best else f"{run.rps:.1f}"
+            lat = run.latency_ms
+            out.append(f"| {run.page} | {run.connections} | {rps} | {lat['p50']:.1f} | {lat['p90']:.1f} | "
+                       f"{lat['p99']:.1f} | {run.requests:,} | {run.non2xx} | {run.socket_errors} |")
+        out.append("")
+        out.append("| process | RSS after boot MB | peak RSS MB |")
+        out.append("|---|---|---|")
+        for label, mem in res.memory.items():
+            out.append(f"| gunicorn {label} | {res.boot[label]['rss']:.1f} | {mem['peak']:.1f} |")
+        out.append("")
+    out.append("### Targets")
+    out.append("")
+    if not results:
+        out.append("No dataset was measured in this run.")
+        out.append("")
+    else:
+        out.append("| dataset | target | measured | met? |")
+        out.append("|---|---|---|---|")
+        for res in results:
+            for page in (AGENT, ADMIN):
+                best = res.best(page)
+                out.append(f"| {res.dataset.label} | {page}: ≥ {TARGET_RPS} req/s at saturation | "
+                           f"{best.rps:.1f} req/s ({best.connections} connections) | "
+                           f"{_miss(best.rps, TARGET_RPS, 'req/s', True)} |")
+            peak = res.worker_peak_mb
+            out.append(f"| {res.dataset.label} | peak RSS per worker ≤ {TARGET_WORKER_MB} MB | {peak:.1f} MB "
+                       f"(the larger worker) | {_miss(peak, TARGET_WORKER_MB, 'MB', False)} |")
+        out.append("")
+    if skipped:
+        out.append("Not measured in this run: " + "; ".join(skipped) + ".")
+        out.append("")
+    out.append("### How to reproduce")
+    out.append("")
+    out.append(
+        "`make bench` runs this bench after the page bench, on the same datasets (`BENCH_SIZES`), and installs "
+        "`wrk` with apt when it is missing and make runs as root. Directly: `python -m bench.load "
+        "[--sizes sqlite:N,postgresql:N,…] [--connections 2,4,8] [--duration 15] [--warmup 5] "
+        "[--max-seconds 300] [--report FILE]` (needs `wrk`, Debian package `wrk`, and Linux for `/proc`). It uses "
+        "the page bench's databases (`deyor_bench_<size>` on `BENCH_DATABASE_URL`, SQLite files in the system "
+        "temporary directory), seeding them when missing; PostgreSQL sizes are skipped with a message when no "
+        "server answers. `--max-seconds` bounds the measuring per dataset (the runs are shortened to fit). "
+        f"The figures are also written to `{RESULTS_NAME}` beside the report (key `load`).")
+    out.append("")
+    out.append(f"Last run: {date.today().isoformat()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+               + ", ".join(sorted({r.db_version for r in results}) or ["no database"]) + ".")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def results_json(results: list[Result]) -> dict:
+    return {
+        "date": date.today().isoformat(),
+        "targets": {"list_rps": TARGET_RPS, "worker_peak_mb": TARGET_WORKER_MB},
+        "datasets": [{
+            "backend": res.dataset.backend,
+            "tickets": res.dataset.tickets,
+            "database": res.db_version,
+            "runs": [{"page": r.page, "connections": r.connections, "rps": round(r.rps, 1),
+                      "latency_ms": {k: round(v, 2) for k, v in r.latency_ms.items()}, "requests": r.requests,
+                      "non2xx": r.non2xx, "socket_errors": r.errors} for r in res.runs],
+            "memory_mb": {label: {"boot_rss": round(res.boot[label]["rss"], 1), "peak": round(m["peak"], 1)}
+                          for label, m in res.memory.items()},
+        } for res in results],
+    }
+
+
+def _counts(value: str) -> list[int]:
+    try:
+        counts = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"bad connection counts {value!r}: want e.g. 2,4,8")
+    return counts
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"backend:tickets,… (default {DEFAULT_SIZES})")
+    parser.add_argument("--connections", type=_counts, default=[2, 4, 8], help="wrk connection counts (default 2,4,8)")
+    parser.add_argument("--duration", type=float, default=15, help="measured seconds per run (default 15)")
+    parser.add_argument("--warmup", type=float, default=5, help="warm-up seconds per page (default 5)")
+    parser.add_argument("--max-seconds", type=float, default=300,
+                        help="measuring time budget per dataset; the runs are shortened to fit (default 300)")
+    parser.add_argument("--people", type=int, default=None, help="people to seed (default: as the page bench)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL,
+                        help="PostgreSQL server of the bench databases (env BENCH_DATABASE_URL)")
+    parser.add_argument("--sqlite-dir", type=Path, default=Path(tempfile.gettempdir()) / "deyor-bench")
+    parser.add_argument("--report", type=Path, default=None, help=f"Markdown file whose '{SECTION}' section to write")
+    parser.add_argument("--results", type=Path, default=None,
+                        help=f"JSON file for the figures (default: {RESULTS_NAME} beside the report)")
+    args = parser.parse_args(argv)
+    try:
+        datasets = parse_sizes(args.sizes, args.people)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    if not sys.platform.startswith("linux"):
+        raise SystemExit("bench.load reads worker memory from /proc: it runs on Linux only")
+    wrk = find_wrk()
+    datasets, skipped, pg_url = reachable_datasets(datasets, args.database_url)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="deyor-load-") as tmp:
+        for ds in datasets:
+            url, cast, version = prepare(ds, pg_url, args.sqlite_dir)
+            results.append(measure(ds, url, cast, version, args.connections, args.duration, args.warmup,
+                                   args.max_seconds, wrk, Path(tmp)))
+    report = render(results, skipped, args.connections, args.duration, args.warmup)
+    print("\n" + report)
+    results_path = args.results or (args.report.parent / RESULTS_NAME if args.report else None)
+    if results_path:
+        write_results(results_path, "load", results_json(results))
+    if args.report:
+        write_section(args.report, report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
