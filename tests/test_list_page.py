@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from app.extensions import db
+from app.models import Ticket
 from app.views.base import CappedCountInterface
 from tests.conftest import DOM, INTL
 
@@ -98,3 +100,15 @@ def test_person_filters_render_only_the_chosen_people(make_person, make_ticket, 
     assert f"\\u003coption value=\\\"{chosen.id}\\\"\\u003eChosen Colleague \\u0026lt;{chosen.email}".encode() in filtered
     assert b"Nobody Chosen" not in filtered
     assert b"FLT-0001" in filtered
+
+
+def test_each_row_links_to_its_own_ticket(sixty_tickets, client_for):
+    admin, agent = sixty_tickets
+    newest = db.session.query(Ticket).order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(25).all()
+    page = client_for(agent).get("/tickets/list/").data.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    linked = [(re.search(r'href="/tickets/show/(\d+)', r), re.search(r'href="/tickets/edit/(\d+)', r)) for r in rows]
+    linked = [(int(s.group(1)), int(e.group(1))) for s, e in linked if s and e]
+    assert linked == [(t.id, t.id) for t in newest]
+    assert "/tickets/delete/" not in page  # agents may not delete
+    assert "/tickets/delete/" in client_for(admin).get("/tickets/list/").data.decode()

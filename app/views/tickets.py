@@ -5,6 +5,7 @@ from flask import abort, current_app, flash, g, jsonify, redirect, request, url_
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -51,6 +52,10 @@ def check_version(ticket: Ticket, expected) -> None:
         raise StaleTicket(str(CONFLICT_MESSAGE))
 
 
+class TicketListWidget(ListWidget):
+    template = "tickets/list_widget.html"
+
+
 class TicketModelView(RowScopedActionsMixin, ModelView):
     route_base = "/tickets"
     datamodel = CappedCountInterface(Ticket)
@@ -59,6 +64,7 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     base_order = ("updated_at", "desc")
     page_size = 25
     list_template = "tickets/list.html"
+    list_widget = TicketListWidget
     show_template = "tickets/show.html"
     list_title = _l("Tickets")
     show_title = _l("Ticket")
