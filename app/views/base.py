@@ -1,8 +1,6 @@
 """What every ModelView of ours shares."""
 from __future__ import annotations
 
-from contextvars import ContextVar
-
 from flask import abort, request
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -60,25 +58,35 @@ class AtLeast(int):
 
 
 class CappedCountInterface(SQLAInterface):
-    """Counts a list's rows only as far as a person can page.
+    """Counts a list's rows only as far as a person can page, and not at all on the last page.
 
     FAB counts every matching row for "Record Count" and the pager; on a million tickets
     that count is most of the list page's time. Counting stops at `count_cap` rows, or a few
-    pages past the one shown, so the pager always offers the next pages.
+    pages past the one shown, so the pager always offers the next pages. A page that comes
+    back short is the last one: its rows give the count (a search usually ends there).
     """
 
     count_cap = 10_000
-    _count_limit: ContextVar[int] = ContextVar("count_limit", default=count_cap)
     pages_ahead = 4
 
     def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
               select_columns=None, outer_default_load=False):
-        self._count_limit.set(max(self.count_cap, ((page or 0) + 1 + self.pages_ahead) * (page_size or 0)))
-        return super().query(filters, order_column, order_direction, page, page_size, select_columns,
-                             outer_default_load)
+        rows = self.apply_all(
+            self.session.query(self.obj), filters, order_column, order_direction, page, page_size,
+            select_columns, outer_default_load,
+        ).all()
+        page = page or 0
+        if page_size and len(rows) < page_size and (rows or page == 0):
+            count = page * page_size + len(rows)
+        else:
+            limit = max(self.count_cap, (page + 1 + self.pages_ahead) * (page_size or 0))
+            count = self._capped_count(filters, select_columns, limit)
+        # (as FAB: rows selected by column come back as tuples holding the model)
+        return count, [getattr(row, self.obj.__name__, row) for row in rows]
 
-    def query_count(self, query, filters=None, select_columns=None) -> int:
-        limit = self._count_limit.get()
-        matching = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
+    def _capped_count(self, filters, select_columns, limit: int) -> int:
+        matching = self._apply_inner_all(
+            self.session.query(self.obj), filters, select_columns=select_columns, aliases_mapping={}
+        )
         found = matching.limit(limit + 1).count()
         return AtLeast(limit) if found > limit else found
