@@ -116,3 +116,31 @@ def test_each_row_links_to_its_own_ticket(sixty_tickets, client_for):
     assert linked == [(t.id, t.id) for t in newest]
     assert "/tickets/delete/" not in page  # agents may not delete
     assert "/tickets/delete/" in client_for(admin).get("/tickets/list/").data.decode()
+
+
+def test_search_matches_within_a_field_never_across_two(make_person, make_ticket, client_for):
+    agent = make_person("Asha Agent", "Agent", (INTL,))
+    make_ticket(agent, INTL, subject="Stuck in Goa", description="Hotel refused the voucher", booking_id="SEP-0001")
+    client = client_for(agent)
+    for term, found in (("in goa", True), ("refused the", True), ("sep-00", True),
+                        ("goa hotel", False), ("goa\x1fhotel", False), ("goa\x1f", True)):
+        page = client.get("/tickets/list/", query_string={"search": term}).data
+        assert (b"SEP-0001" in page) == found, term
+
+
+def test_search_is_one_indexed_test_per_row(app, backend):
+    """PostgreSQL: the search uses the one trigram index of migration 0004 (so its expression
+    and search_document() agree). SQLite: one lower() per row, not five."""
+    from sqlalchemy import select, text
+
+    from app.tickets.search import search_clause
+
+    statement = select(Ticket.id).where(search_clause("meera kapoor"))
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if backend == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = "\n".join(conn.execute(text(f"EXPLAIN {sql}")).scalars())
+        assert "ix_trgm_ticket_search" in plan, plan
+    else:
+        assert sql.count("lower(") == 2, sql  # the document's and the term's

@@ -54,7 +54,7 @@ class Ticket(Model):
         Index("ix_ticket_team_updated", "team_id", "updated_at"),
         Index("ix_ticket_creator_updated", "created_by_id", "updated_at"),
         # PostgreSQL also has pg_trgm GIN indexes (ix_trgm_ticket_*) for the search,
-        # created by migration 0003 only: they have no SQLite counterpart.
+        # created by migrations 0003 and 0004 only: they have no SQLite counterpart.
     )
 
     id = Column(Integer, primary_key=True)
