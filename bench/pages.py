@@ -74,6 +74,7 @@ LIST_FLOOR_RATIO = 3.0
 SEARCH_P95_MS = 120
 DETAIL_P95_MS = 40
 GROWTH_MAX = 1.5
+LIST_STATEMENTS_MAX = 6  # SQL statements per list page, at every size and role
 
 BARE, FLOOR = "bare Flask endpoint", "empty FAB list page"
 AGENT_LIST, ADMIN_LIST = "list (agent)", "list (admin)"
@@ -372,6 +373,7 @@ class Page:
     url: str
     client: object
     rows: Optional[int] = None  # what the page shows: record count, comments
+    rows_capped: bool = False  # the record count is a lower bound ("10,000+")
     ms: list[float] = field(default_factory=list)
     sql_ms: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
@@ -414,7 +416,20 @@ def _login(client, email: str, password: str) -> None:
         raise SystemExit(f"bench login failed for {email}")
 
 
-RECORD_COUNT = re.compile(rb"Record Count:</strong>\s*(\d+)")
+RECORD_COUNT = re.compile(rb"Record Count:</strong>\s*(\d[\d,]*)(\+?)")
+
+
+def record_count(body: bytes) -> Optional[tuple[int, bool]]:
+    """A list page's record count, and whether it is a lower bound: the ticket list stops
+    counting where nobody pages any further and shows e.g. "10,000+"."""
+    found = RECORD_COUNT.search(body)
+    if not found:
+        return None
+    return int(found.group(1).replace(b",", b"")), bool(found.group(2))
+
+
+def rows_text(rows: int, capped: bool) -> str:
+    return f"{rows:,}+" if capped else f"{rows:,}"
 
 
 def _check(page: Page, body: bytes) -> None:
@@ -426,10 +441,10 @@ def _check(page: Page, body: bytes) -> None:
         if page.rows != DETAIL_COMMENTS:
             raise SystemExit(f"the detail page shows {page.rows} comments, expected {DETAIL_COMMENTS}")
         return
-    found = RECORD_COUNT.search(body)
-    if not found:
+    found = record_count(body)
+    if found is None:
         raise SystemExit(f"{page.name}: no record count on {page.url}")
-    page.rows = int(found.group(1))
+    page.rows, page.rows_capped = found
 
 
 def measure(app, ds: Dataset, cast: Cast, requests: int, search: str, max_seconds: float) -> Result:
@@ -534,15 +549,18 @@ def target_checks(big: Result, small: Optional[Result], budget: int) -> list[Che
                 f"{name}: p95 growth {small.dataset.short.upper()} → {big.dataset.short.upper()} ≤ {GROWTH_MAX:g}×",
                 f"{relative:.2f}× against the floor ({raw:.2f}× in ms)", ok,
                 "" if ok else f"{relative / GROWTH_MAX:.2f}× the allowed growth"))
-    lists = [r for r in (small, big) if r is not None]
-    counts = {(r.dataset.short, n): r.pages[n].statements for r in lists for n in (AGENT_LIST, ADMIN_LIST, AGENT_SEARCH, ADMIN_SEARCH)}
-    highest = max(max(v) for v in counts.values())
-    same = len({max(v) for v in counts.values()}) == 1 and all(min(v) == max(v) for v in counts.values())
+    # At most the target on every list and search page, at every size and for both roles. (A search
+    # whose matches fit on one page needs no count, so one statement fewer is no failure.)
+    names = (AGENT_LIST, ADMIN_LIST, AGENT_SEARCH, ADMIN_SEARCH)
+    sizes = [r for r in (small, big) if r is not None]
+    per_page = {name: [n for r in sizes for n in r.pages[name].statements] for name in names}
+    highest = max(max(counts) for counts in per_page.values())
+    span = lambda counts: str(min(counts)) if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"  # noqa: E731
+    over = [name for name, counts in per_page.items() if max(counts) > budget]
     checks.append(Check(
-        f"SQL statements per list page bounded (same at every size and role, ≤ {budget})",
-        ", ".join(sorted({f'{min(v)}' if min(v) == max(v) else f'{min(v)}–{max(v)}' for v in counts.values()})),
-        highest <= budget and same,
-        "" if highest <= budget and same else f"up to {highest} statements (budget {budget})"))
+        f"SQL statements per list page ≤ {budget} (list and search, every size, agent and admin)",
+        f"{highest} at most (" + ", ".join(f"{name} {span(counts)}" for name, counts in per_page.items()) + ")",
+        not over, f"up to {highest} statements, {highest - budget} over the target ({', '.join(over)})"))
     return checks
 
 
@@ -621,15 +639,6 @@ def _plan_hints(statement: str, plan: list[str], ms: float) -> list[str]:
     text_ = "\n".join(plan)
     hints = []
     counted = "the count" if statement.lstrip().upper().startswith("SELECT COUNT(") else "the rows query"
-    if re.search(r"Filter: .*\(created_by_id = \d+\) OR \(hashed SubPlan", text_):
-        removed = re.search(r"Rows Removed by Filter: (\d+)", text_)
-        hints.append(
-            f"{counted} ({ms:.0f} ms) applies the visibility rule as a filter to rows it has already read"
-            + (f" ({int(removed.group(1)):,} rows read and dropped)" if removed else "")
-            + ": `created_by_id = :me OR id IN (SELECT ticket_id FROM ticket_assignee …)` is an OR with a "
-            "subquery, which no index serves; written as `id IN (SELECT id FROM ticket WHERE created_by_id = :me "
-            "UNION ALL SELECT ticket_id FROM ticket_assignee WHERE user_id = :me)` it reads only the person's "
-            "tickets, through `ix_ticket_created_by_id` and `ix_ticket_assignee_user_id`.")
     walk = re.search(r"Index Scan Backward using ix_ticket_updated_at on ticket .*rows=(\d+) .*"
                      r"\(actual time=[\d.]+\.\.[\d.]+ rows=(\d+) loops=1\)", text_)
     removed = re.search(r"Rows Removed by Filter: (\d+)", text_)
@@ -639,22 +648,23 @@ def _plan_hints(statement: str, plan: list[str], ms: float) -> list[str]:
             f"{counted} ({ms:.0f} ms) walks the `updated_at` index newest first, because the planner expects "
             f"{expected:,} rows to match and so the first 25 to come quickly; it got {found:,} after reading "
             f"{found + int(removed.group(1)):,} rows. "
-            + ("The visibility OR and the search's ILIKEs" if "hashed SubPlan" in text_ and "~~*" in text_
-               else "The visibility OR" if "hashed SubPlan" in text_ else "The search's ILIKEs")
+            + ("The visibility subquery and the search's ILIKEs" if "SubPlan" in text_ and "~~*" in text_
+               else "The visibility subquery" if "SubPlan" in text_ else "The search's ILIKEs")
             + " cannot be estimated, so which plan is chosen depends on the statistics of the day.")
     trigram = len(re.findall(r"Bitmap Index Scan on ix_trgm_ticket_", text_))
     if trigram >= 3:
-        hints.append(f"the search scans {trigram} trigram indexes, one per search field, and does it twice per "
-                     "page (once for the count, once for the rows).")
+        hints.append(f"the search scans {trigram} trigram indexes, one per search field (for the rows, and again "
+                     "for the count when the matches fill more than one page).")
     full = re.search(r"(Seq Scan|Index Only Scan using \w+) on ticket .*rows=(\d+) loops=(\d+)", text_)
     if counted == "the count" and full and "hashed SubPlan" not in text_ and "Bitmap" not in text_:
         rows = int(full.group(2)) * int(full.group(3))
         if rows >= 100_000:
-            hints.append(f"the count ({ms:.0f} ms) counts about {rows:,} rows exactly: every unfiltered list "
-                         "page of an admin counts the whole table.")
+            hints.append(f"the count ({ms:.0f} ms) reads about {rows:,} rows of the ticket table to count "
+                         "the matches.")
     if re.search(r"SCAN ticket\b", text_) and "lower(" in statement:
         hints.append(f"{counted} ({ms:.0f} ms) scans the ticket table calling SQLite's Unicode-aware `lower()` "
-                     "(a Python function) on each search field of each row; SQLite has no index for a substring search.")
+                     "(a Python function) on the searched text of every row; SQLite has no index for a substring "
+                     "search.")
     return hints
 
 
@@ -705,9 +715,9 @@ def _profile(page: Page) -> tuple[list[str], list[str]]:
     options = calls.get(("render_option", "wtforms/widgets/core.py"), 0) + sum(
         n for (name, where), n in calls.items() if name == "render_option" and where != "wtforms/widgets/core.py")
     if options >= 500:
-        hints.append(f"the list's filter form renders {options:,.0f} `<option>`s per page: every staff member, "
-                     "for the assignee and again for the creator filter (`search_form_query_rel_fields` with "
-                     "`StaffFilter`); this grows with the number of people, not tickets.")
+        hints.append(f"the list's filter form renders {options:,.0f} `<option>`s per page: FAB fills a relation "
+                     "filter's select with every row of the related table, so this grows with that table, not "
+                     "with the rows shown.")
     interfaces = sum(n for (name, where), n in calls.items()
                      if name == "__init__" and where == "flask_appbuilder/models/sqla/interface.py")
     if interfaces >= 500:
@@ -745,7 +755,9 @@ def render(results: list[Result], skipped: list[str], requests: int, budget: int
         f"(created ∪ assigned, counted in SQL) is closest to {TARGET_VISIBLE:,}, an Admin (sees everything), and "
         f"the agent's newest ticket topped up to exactly {DETAIL_COMMENTS} comments. The search is the list's "
         f"search box with the term “{results[0].search if results else DEFAULT_SEARCH}” (by default a customer "
-        "name, which about one ticket in 240 carries in its subject and customer name).")
+        "name, which about one ticket in 240 carries in its subject and customer name)."
+        + (" A record count with a “+” is where the ticket list stopped counting (it counts only as far as "
+           "anyone pages)." if any(page.rows_capped for res in results for page in res.pages.values()) else ""))
     out.append("")
     for res in results:
         c = res.cast
@@ -757,7 +769,8 @@ def render(results: list[Result], skipped: list[str], requests: int, budget: int
         out.append("| page | rows (record count) | p50 ms | p95 ms | p95 / empty FAB list | SQL statements | SQL ms (p50) |")
         out.append("|---|---|---|---|---|---|---|")
         for page in res.pages.values():
-            rows = "" if page.rows is None else (f"{page.rows} comments" if page.name == DETAIL else f"{page.rows:,}")
+            rows = ("" if page.rows is None else f"{page.rows} comments" if page.name == DETAIL
+                    else rows_text(page.rows, page.rows_capped))
             out.append(f"| {page.name} | {rows} | {page.p50:.1f} | {page.p95:.1f} | {res.ratio(page.name):.2f} | "
                        f"{page.statements_text} | {page.sql_p50:.1f} |")
         out.append("")
@@ -863,7 +876,8 @@ def results_json(results: list[Result]) -> dict:
             "database": res.db_version,
             "agent_visible": res.cast.agent_visible,
             "rounds": res.rounds,
-            "pages": {page.name: {"rows": page.rows, "p50_ms": round(page.p50, 2), "p95_ms": round(page.p95, 2),
+            "pages": {page.name: {"rows": page.rows, "rows_capped": page.rows_capped, "p50_ms": round(page.p50, 2),
+                                  "p95_ms": round(page.p95, 2),
                                   "statements": [min(page.statements), max(page.statements)]}
                       for page in res.pages.values()},
         } for res in results],
@@ -960,8 +974,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         datasets = parse_sizes(args.sizes, args.people)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    from tests.test_queries import LIST_PAGE_BUDGET
-
     datasets, skipped, pg_url = reachable_datasets(datasets, args.database_url)
     results = []
     for ds in datasets:
@@ -979,7 +991,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         plot(figures, plot_path)
         say(f"plot: {plot_path}")
         plot_link = Path(os.path.relpath(plot_path, args.report.parent)).as_posix() if args.report else str(plot_path)
-    report = render(results, skipped, args.requests, LIST_PAGE_BUDGET, plot_link)
+    report = render(results, skipped, args.requests, LIST_STATEMENTS_MAX, plot_link)
     print("\n" + report)
     if args.report:
         write_section(args.report, report)

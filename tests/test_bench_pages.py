@@ -76,3 +76,11 @@ def test_p95_plot_is_a_png_and_the_same_for_the_same_figures(tmp_path):
     data = first.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and 10_000 < len(data) < 300_000
     assert data == second.read_bytes()  # no timestamp or version in the file
+
+
+def test_a_capped_record_count_reads_as_a_lower_bound():
+    assert pages.record_count(b"<strong>Record Count:</strong> 10,000+\n") == (10_000, True)
+    assert pages.record_count(b"<strong>Record Count:</strong> 2,000 ") == (2_000, False)
+    assert pages.record_count(b"<strong>Record Count:</strong> 0") == (0, False)
+    assert pages.record_count(b"no count here") is None
+    assert pages.rows_text(10_000, True) == "10,000+" and pages.rows_text(300, False) == "300"
