@@ -144,3 +144,23 @@ def test_search_is_one_indexed_test_per_row(app, backend):
         assert "ix_trgm_ticket_search" in plan, plan
     else:
         assert sql.count("lower(") == 2, sql  # the document's and the term's
+
+
+@pytest.mark.parametrize("path, column", [("/teams/list/", "members"), ("/comments/list/", "author")])
+def test_other_lists_do_not_render_every_person_either(make_person, make_ticket, client_for, path, column):
+    from app.models import Comment
+
+    domestic = make_person("Dev Domestic", "Agent", (DOM,))
+    make_person("Nobody Chosen", "Agent", (INTL,))
+    ticket = make_ticket(domestic, DOM, booking_id="DOM-0042")
+    db.session.add(Comment(ticket=ticket, author=domestic, body="Called the station master"))
+    db.session.commit()
+    client = client_for(make_person("Ada Admin", "Admin"))
+
+    plain = client.get(path).data
+    assert b"Nobody Chosen" not in plain and b"person-filter" in plain
+    filtered = client.get(f"{path}?_flt_0_{column}={domestic.id}").data
+    assert b"\\u003eDev Domestic" in filtered  # the chosen person, in the filter
+    assert (DOM.encode() if column == "members" else b"Called the station master") in filtered
+    if column == "members":
+        assert INTL.encode() not in filtered.split(b"Record Count")[1]

@@ -4,11 +4,13 @@ from __future__ import annotations
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms import Field
 
 from ..forms_util import rule
 from ..models import Founder, Team
 from ..tickets import validation as v
 from .base import RowScopedActionsMixin
+from .widgets import PersonFilterWidget
 
 
 class TeamModelView(RowScopedActionsMixin, ModelView):
@@ -23,6 +25,9 @@ class TeamModelView(RowScopedActionsMixin, ModelView):
     }
     list_columns = ["name", "default_emails"]
     show_columns = ["name", "default_emails", "members"]
+    search_columns = ["name", "default_emails", "members"]
+    search_form_extra_fields = {"members": Field(_l("Members"), widget=PersonFilterWidget("TicketModelView.people"))}
+    list_template = "list_with_person_filters.html"
     add_columns = edit_columns = ["name", "default_emails"]
     validators_columns = {
         "name": [rule(lambda value: v.normalize_text(value, label=str(_l("Name")), required=True, max_length=80))],

@@ -26,4 +26,4 @@ class CommentModelView(RowScopedActionsMixin, ModelView):
     search_columns = ["body", "author", "created_at"]
     formatters_columns = {"created_at": format_utc}
     search_form_extra_fields = {"author": Field(_l("Author"), widget=PersonFilterWidget("TicketModelView.people"))}
-    list_template = "comments/list.html"
+    list_template = "list_with_person_filters.html"
