@@ -38,7 +38,8 @@ ticket_assignee = Table(
     Model.metadata,
     Column("ticket_id", Integer, ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_ticket_assignee_user_id", "user_id"),
+    # (user_id, ticket_id): a person's tickets straight from the index (the visibility rule).
+    Index("ix_ticket_assignee_user_ticket", "user_id", "ticket_id"),
 )
 
 
@@ -49,7 +50,7 @@ class Ticket(Model):
         CheckConstraint(_in("status", STATUSES), name="ck_ticket_status"),
         Index("ix_ticket_updated_at", "updated_at"),
         Index("ix_ticket_team_id", "team_id"),
-        Index("ix_ticket_created_by_id", "created_by_id"),
+        Index("ix_ticket_creator_id", "created_by_id", "id"),  # the visibility rule, index-only
         Index("ix_ticket_booking_id", "booking_id"),
         Index("ix_ticket_team_updated", "team_id", "updated_at"),
         Index("ix_ticket_creator_updated", "created_by_id", "updated_at"),
