@@ -4,13 +4,12 @@ from __future__ import annotations
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from wtforms import Field
 
 from ..forms_util import rule
 from ..models import Founder, Team
 from ..tickets import validation as v
 from .base import RowScopedActionsMixin
-from .widgets import PersonFilterWidget
+from .widgets import person_filter
 
 
 class TeamModelView(RowScopedActionsMixin, ModelView):
@@ -26,7 +25,7 @@ class TeamModelView(RowScopedActionsMixin, ModelView):
     list_columns = ["name", "default_emails"]
     show_columns = ["name", "default_emails", "members"]
     search_columns = ["name", "default_emails", "members"]
-    search_form_extra_fields = {"members": Field(_l("Members"), widget=PersonFilterWidget("TicketModelView.people"))}
+    search_form_extra_fields = {"members": person_filter(_l("Members"))}
     list_template = "list_with_person_filters.html"
     add_columns = edit_columns = ["name", "default_emails"]
     validators_columns = {

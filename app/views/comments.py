@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask_appbuilder import ModelView
 from flask_babel import lazy_gettext as _l
-from wtforms import Field
 
 from ..models import Comment
 from ..tickets.visibility import CommentVisibilityFilter
 from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
-from .widgets import PersonFilterWidget
+from .widgets import person_filter
 
 
 class CommentModelView(RowScopedActionsMixin, ModelView):
@@ -25,5 +24,5 @@ class CommentModelView(RowScopedActionsMixin, ModelView):
     show_columns = ["ticket", "author", "body", "created_at"]
     search_columns = ["body", "author", "created_at"]
     formatters_columns = {"created_at": format_utc}
-    search_form_extra_fields = {"author": Field(_l("Author"), widget=PersonFilterWidget("TicketModelView.people"))}
+    search_form_extra_fields = {"author": person_filter(_l("Author"))}
     list_template = "list_with_person_filters.html"

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import Field, HiddenField, SelectField
+from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired
 
 from ..forms_util import rule
@@ -22,7 +22,7 @@ from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person
 from ..tickets.workflow import change_status
 from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
-from .widgets import PersonFilterWidget
+from .widgets import person_filter
 
 MAX_COMMENT = 5000
 
@@ -148,8 +148,8 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
             _l("Team"), query_func=lambda: current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)),
             widget=Select2Widget(), get_pk_func=lambda team: team.id,
         ),
-        "assignees": Field(_l("Assignees"), widget=PersonFilterWidget("TicketModelView.people")),
-        "created_by": Field(_l("Created by"), widget=PersonFilterWidget("TicketModelView.people")),
+        "assignees": person_filter(_l("Assignees")),
+        "created_by": person_filter(_l("Created by")),
     }
 
     # --- list -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import re
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
+from wtforms import Field
 from wtforms.widgets import html_params
 
 from ..tickets.people import people_by_ids, person_label
@@ -40,3 +41,8 @@ def _filter_values(column: str) -> list[int]:
     pattern = re.compile(rf"_flt_\d+_{re.escape(column)}")
     return [int(value) for key, values in request.args.lists() if pattern.fullmatch(key)
             for value in values if value.isdigit()][:20]
+
+
+def person_filter(label) -> Field:
+    """A list filter field on a person relation, rendered as the as-you-type picker."""
+    return Field(label, widget=PersonFilterWidget("TicketModelView.people"))
