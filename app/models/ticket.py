@@ -48,7 +48,10 @@ class Ticket(Model):
     __table_args__ = (
         CheckConstraint(_in("priority", PRIORITIES), name="ck_ticket_priority"),
         CheckConstraint(_in("status", STATUSES), name="ck_ticket_status"),
-        Index("ix_ticket_updated_at", "updated_at"),
+        # The list's page of ids from indexes alone (CappedCountInterface._page_rows): the
+        # newest first by (updated_at, id); a person's tickets sorted via (id, updated_at).
+        Index("ix_ticket_updated_id", "updated_at", "id"),
+        Index("ix_ticket_id_updated", "id", "updated_at"),
         Index("ix_ticket_team_id", "team_id"),
         Index("ix_ticket_creator_id", "created_by_id", "id"),  # the visibility rule, index-only
         Index("ix_ticket_booking_id", "booking_id"),

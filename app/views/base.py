@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, request
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import select
 
 
 def format_utc(value) -> str:
@@ -71,18 +72,33 @@ class CappedCountInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
               select_columns=None, outer_default_load=False):
-        rows = self.apply_all(
-            self.session.query(self.obj), filters, order_column, order_direction, page, page_size,
-            select_columns, outer_default_load,
-        ).all()
+        if select_columns:  # (not used by our list pages) FAB's own way
+            rows = self.apply_all(
+                self.session.query(self.obj), filters, order_column, order_direction, page, page_size,
+                select_columns, outer_default_load,
+            ).all()
+            rows = [getattr(row, self.obj.__name__, row) for row in rows]
+        else:
+            rows = self._page_rows(filters, order_column, order_direction, page, page_size)
         page = page or 0
         if page_size and len(rows) < page_size and (rows or page == 0):
             count = page * page_size + len(rows)
         else:
             limit = max(self.count_cap, (page + 1 + self.pages_ahead) * (page_size or 0))
             count = self._capped_count(filters, select_columns, limit)
-        # (as FAB: rows selected by column come back as tuples holding the model)
-        return count, [getattr(row, self.obj.__name__, row) for row in rows]
+        return count, rows
+
+    def _page_rows(self, filters, order_column, order_direction, page, page_size) -> list:
+        """The page's rows by a deferred join: first the ids of the page, filtered, ordered and
+        paginated from indexes alone (ids and updated_at are in covering indexes, migration
+        0006), then the full rows of those ids only. Selecting full rows directly makes the
+        database fetch every matching row (an agent's 2,000) to sort them for the newest 25."""
+        page_ids = self._apply_inner_all(
+            self.session.query(self.obj.id), filters, order_column, order_direction, page, page_size,
+            aliases_mapping={},
+        ).subquery()
+        query = self.session.query(self.obj).filter(self.obj.id.in_(select(page_ids.c.id)))
+        return self.apply_order_by(query, order_column, order_direction, aliases_mapping={}, add_pk=True).all()
 
     def _capped_count(self, filters, select_columns, limit: int) -> int:
         matching = self._apply_inner_all(
