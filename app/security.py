@@ -34,8 +34,12 @@ def _email_not_taken(form, field) -> None:
         raise ValidationError(str(_l("A person with this email already exists.")))
 
 
+def _text(label, max_length: int):
+    return rule(lambda value: normalize_text(value, label=str(label), required=True, max_length=max_length))
+
+
 def _name(label):
-    return rule(lambda value: normalize_text(value, label=str(label), required=True, max_length=64))
+    return _text(label, 64)
 
 
 class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
@@ -66,7 +70,8 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     validators_columns = {
         "first_name": [_name(_l("First Name"))],
         "last_name": [_name(_l("Last Name"))],
-        "email": [DataRequired(), rule(normalize_email), _email_not_taken],
+        # (the email is also the login name, a 128-character column)
+        "email": [DataRequired(), rule(normalize_email), _text(_l("Email"), 128), _email_not_taken],
         "phone": [rule(normalize_phone)],
         "roles": [DataRequired(message=_l("Choose at least one role."))],
     }

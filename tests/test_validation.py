@@ -383,6 +383,8 @@ def admin_client(make_person, client_for):
         pytest.param("email", "not-an-email", "not-an-email", id="email-invalid"),
         pytest.param("email", "neha@", "neha@", id="email-no-domain"),
         pytest.param("email", "", "required", id="email-missing"),
+        # valid as an address, longer than the login name column (128)
+        pytest.param("email", "n" * 60 + "@" + "d" * 60 + ".example.com", "at most 128", id="email-too-long"),
         pytest.param("phone", "abc", "phone", id="phone-letters"),
         pytest.param("phone", "12", "phone", id="phone-too-short"),
         pytest.param("conf_password", "Another-horse-44", "match", id="password-mismatch"),
