@@ -369,3 +369,28 @@ def outbox_settings(app, monkeypatch):
             monkeypatch.setitem(app.config, name, value)
 
     return _set
+
+
+# --- the app over HTTP (browser and API contract tests) ------------------------------
+import logging  # noqa: E402
+
+from werkzeug.serving import make_server  # noqa: E402
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The test app on a free local port for the length of one test: each request in its
+    own thread, app context and database session, as in production. No access log lines."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        access_log.setLevel(level)

@@ -29,9 +29,7 @@ on `_info`) and FAB/apispec's generated model schemas (naive datetimes documente
 from __future__ import annotations
 
 import copy
-import logging
 import re
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,7 +42,6 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 from schemathesis.specs.openapi.definitions import OPENAPI_30
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Comment, Founder, Ticket
@@ -162,24 +159,6 @@ def world(app, make_person, make_ticket) -> World:
         hidden_tickets={t.id for t in hidden}, visible_tickets={t.id for t in visible},
         hidden_comments={c.id for c in hidden_comments},
     )
-
-
-@pytest.fixture
-def api_server(app) -> Iterator[str]:
-    """The test app over HTTP on a free local port, for the length of one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="api-contract-server", daemon=True)
-    access_log = logging.getLogger("werkzeug")
-    level = access_log.level
-    access_log.setLevel(logging.WARNING)  # thousands of requests: no access log lines
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        access_log.setLevel(level)
 
 
 # --- 1. the document --------------------------------------------------------------------------
@@ -625,7 +604,7 @@ def _collect(event: events.ScenarioFinished, report: RunReport) -> None:
 
 
 @pytest.mark.parametrize("role", ["agent", "admin"])
-def test_schemathesis_finds_no_contract_violation(app, world, api_server, role):
+def test_schemathesis_finds_no_contract_violation(app, world, live_server, role):
     global _active_probe
     spec = fetch_spec(app, jwt_for(app, world.admin.email))
     person = world.agent if role == "agent" else world.admin
@@ -634,7 +613,7 @@ def test_schemathesis_finds_no_contract_violation(app, world, api_server, role):
         spec = with_probe_examples(spec, world)
     _active_probe = probe
     try:
-        report = run_schemathesis(spec, api_server, jwt_for(app, person.email), leak_check=probe is not None)
+        report = run_schemathesis(spec, live_server, jwt_for(app, person.email), leak_check=probe is not None)
     finally:
         _active_probe = None
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import STATUS_RESOLVED, Ticket
@@ -34,20 +32,6 @@ SCREENSHOTS = ROOT / (
     "docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "test-results/screenshots"
 )
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The test app served on a free local port for the length of one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
 
 @contextmanager
