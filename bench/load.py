@@ -37,9 +37,8 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from bench.pages import (ADMIN_PASSWORD, DEFAULT_PG_URL, DEFAULT_SIZES, RESULTS_NAME, Cast, Dataset, build,
-                         parse_sizes, prepare_database, reachable_datasets, record_count, rows_text, say,
-                         write_results)
+from bench.pages import (ADMIN_PASSWORD, RESULTS_NAME, Cast, Dataset, add_dataset_arguments, build, parse_sizes,
+                         prepare_database, reachable_datasets, record_count, rows_text, say, write_results)
 from bench.smtp_latency import _free_port, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -626,19 +625,13 @@ def _counts(value: str) -> list[int]:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"backend:tickets,… (default {DEFAULT_SIZES})")
+    add_dataset_arguments(parser)
     parser.add_argument("--connections", type=_counts, default=[2, 4, 8], help="wrk connection counts (default 2,4,8)")
     parser.add_argument("--duration", type=float, default=15, help="measured seconds per run (default 15)")
     parser.add_argument("--warmup", type=float, default=5, help="warm-up seconds per page (default 5)")
     parser.add_argument("--max-seconds", type=float, default=300,
                         help="measuring time budget per dataset; the runs are shortened to fit (default 300)")
-    parser.add_argument("--people", type=int, default=None, help="people to seed (default: as the page bench)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL,
-                        help="PostgreSQL server of the bench databases (env BENCH_DATABASE_URL)")
-    parser.add_argument("--sqlite-dir", type=Path, default=Path(tempfile.gettempdir()) / "deyor-bench")
     parser.add_argument("--report", type=Path, default=None, help=f"Markdown file whose '{SECTION}' section to write")
-    parser.add_argument("--results", type=Path, default=None,
-                        help=f"JSON file for the figures (default: {RESULTS_NAME} beside the report)")
     args = parser.parse_args(argv)
     try:
         datasets = parse_sizes(args.sizes, args.people)

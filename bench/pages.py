@@ -952,21 +952,26 @@ def print_summary(results: list[Result]) -> None:
                   f"{page.statements_text:>6} {page.sql_p50:7.1f}")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every bench shares: which datasets, where they live, where figures go."""
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"backend:tickets,… (default {DEFAULT_SIZES})")
-    parser.add_argument("--requests", type=int, default=200, help="measured requests per page")
-    parser.add_argument("--search", default=DEFAULT_SEARCH, help="the search term")
     parser.add_argument("--people", type=int, default=None,
                         help=f"people to seed (default: tickets × {VISIBLE_PER_PERSON} / {TARGET_VISIBLE})")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL,
-                        help="PostgreSQL server to create the bench databases on (env BENCH_DATABASE_URL)")
+                        help="PostgreSQL server of the bench databases (env BENCH_DATABASE_URL)")
     parser.add_argument("--sqlite-dir", type=Path, default=Path(tempfile.gettempdir()) / "deyor-bench")
+    parser.add_argument("--results", type=Path, default=None,
+                        help=f"JSON file for the figures (default: {RESULTS_NAME} beside the report)")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_dataset_arguments(parser)
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per page")
+    parser.add_argument("--search", default=DEFAULT_SEARCH, help="the search term")
     parser.add_argument("--max-seconds", type=float, default=600,
                         help="measuring time budget per dataset; fewer rounds when it runs out")
     parser.add_argument("--report", type=Path, default=None, help="Markdown file whose '## Pages' section to write")
-    parser.add_argument("--results", type=Path, default=None,
-                        help=f"JSON file for the figures (default: {RESULTS_NAME} beside the report)")
     parser.add_argument("--plot", type=Path, default=None,
                         help=f"PNG of p95 against ticket count (default: {PLOT_NAME} beside the report)")
     args = parser.parse_args(argv)
