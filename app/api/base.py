@@ -14,10 +14,9 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .fields import RelatedId
+from .fields import INT64, RelatedId
 
 log = logging.getLogger(__name__)
-INT64 = 2 ** 63  # ids and numbers in `q` must fit a BIGINT (SQLite raises OverflowError, PostgreSQL an error)
 MAX_PAGE = 10 ** 6
 CONFLICT = "This item was changed by someone else meanwhile; reload it and apply your change again."
 

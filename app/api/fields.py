@@ -10,6 +10,10 @@ from sqlalchemy import select
 from ..tickets.validation import InvalidValue
 
 
+# Ids and numbers must fit a BIGINT: beyond it SQLite raises OverflowError, PostgreSQL an error.
+INT64 = 2 ** 63
+
+
 class DomainString(fields.String):
     """A string normalised and checked by a function of app/tickets/validation.py."""
 
@@ -62,7 +66,7 @@ class RelatedId(fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"Must be the id (an integer) of a {self.label}.")
-        if not -2 ** 63 <= value < 2 ** 63:  # beyond any id; the database would fail on it
+        if not -INT64 <= value < INT64:  # beyond any id; the database would fail on it
             raise ValidationError(f"No {self.label} with id {value}.")
         query = self.choices().where(self.model.id == value)
         row = current_app.appbuilder.session.scalars(query).first()

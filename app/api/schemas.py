@@ -7,7 +7,7 @@ from ..models import PRIORITIES, STATUSES, Person, Team, Ticket
 from ..tickets import validation as v
 from ..tickets.people import assignable_clause
 from ..tickets.visibility import current_person, visible_tickets_clause
-from .fields import DomainString, RelatedId, RelatedIdList
+from .fields import INT64, DomainString, RelatedId, RelatedIdList
 
 SERVER_SET = ("id", "created_by", "created_at", "updated_at", "resolved_at", "resolved_by", "author")
 
@@ -106,7 +106,7 @@ class MemberSchema(StrictSchema):
     active = fields.Boolean(load_default=True)
     teams = RelatedIdList(RelatedId(Team, "team"), load_default=list)
     roles = fields.List(
-        _RoleId(strict=True, validate=validate.Range(min=1, max=2 ** 63 - 1, error="Unknown role id.")),
+        _RoleId(strict=True, validate=validate.Range(min=1, max=INT64 - 1, error="Unknown role id.")),
         required=True, validate=validate.Length(min=1),
     )
     password = fields.String(load_only=True, required=True, validate=validate.Length(min=8, max=128))
