@@ -196,6 +196,19 @@ def client_for(app):
     return _client
 
 
+# Who of the cast may see the cast's ticket (International Operations, created by
+# agent_creator, assigned to agent_assigned).
+SEES = {
+    "admin": True,
+    "lead_same_team": True,
+    "lead_other_team": False,
+    "agent_assigned": True,
+    "agent_creator": True,
+    "agent_unrelated": False,
+}
+CAST_ROLES = list(SEES)
+
+
 @pytest.fixture
 def cast(make_person, make_ticket):
     """The visibility cast and one ticket of International Operations."""

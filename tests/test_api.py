@@ -26,18 +26,10 @@ from app.models import (
     TicketEvent,
     utcnow,
 )
-from tests.conftest import DOM, INTL, PASSWORD, fresh, team
+from tests.conftest import CAST_ROLES, DOM, INTL, PASSWORD, SEES, fresh, team
 
-SEES = {
-    "admin": True,
-    "lead_same_team": True,
-    "lead_other_team": False,
-    "agent_assigned": True,
-    "agent_creator": True,
-    "agent_unrelated": False,
-}
 SEES_OTHER = {who: who in ("admin", "lead_other_team") for who in SEES}
-ROLES = list(SEES)
+ROLES = CAST_ROLES
 MISSING = 999999
 
 

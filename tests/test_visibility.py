@@ -10,17 +10,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Comment, Ticket
-from tests.conftest import DOM, INTL, fresh
+from tests.conftest import CAST_ROLES, DOM, INTL, SEES, fresh
 
-SEES = {
-    "admin": True,
-    "lead_same_team": True,
-    "lead_other_team": False,
-    "agent_assigned": True,
-    "agent_creator": True,
-    "agent_unrelated": False,
-}
-ROLES = list(SEES)
+ROLES = CAST_ROLES
 
 
 def record_count(html: bytes) -> int:
