@@ -139,6 +139,15 @@ def _marker(engine: Engine) -> Optional[str]:
     return spec if tickets is not None and spec and f"tickets={tickets} " in spec + " " else None
 
 
+def _holds_seed(url: str, spec: str) -> bool:
+    """Whether the database at `url` was seeded with exactly `spec`."""
+    engine = create_engine(url)
+    try:
+        return _marker(engine) == spec
+    finally:
+        engine.dispose()
+
+
 def _write_marker(engine: Engine, spec: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (spec VARCHAR(200) NOT NULL)"))
@@ -186,12 +195,8 @@ def prepare_database(ds: Dataset, pg_url: str, sqlite_dir: Path) -> tuple[str, b
         path = sqlite_dir / f"deyor_bench_{ds.short}.db"
         url = f"sqlite:///{path}"
         if path.exists():
-            engine = create_engine(url)
-            try:
-                if _marker(engine) == ds.spec:
-                    return url, True
-            finally:
-                engine.dispose()
+            if _holds_seed(url, ds.spec):
+                return url, True
             path.unlink()
         return url, False
     name = f"deyor_bench_{ds.short}"
@@ -202,12 +207,8 @@ def prepare_database(ds: Dataset, pg_url: str, sqlite_dir: Path) -> tuple[str, b
         with admin.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
         if exists:
-            engine = create_engine(url)
-            try:
-                if _marker(engine) == ds.spec:
-                    return url, True
-            finally:
-                engine.dispose()
+            if _holds_seed(url, ds.spec):
+                return url, True
             with admin.connect() as conn:  # only ever our own bench database
                 conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         with admin.connect() as conn:
