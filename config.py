@@ -64,6 +64,9 @@ AUTH_ROLE_ADMIN = "Admin"
 AUTH_ROLE_PUBLIC = "Public"
 AUTH_USER_REGISTRATION = False
 AUTH_USERNAME_CI = True
+# The password policy (app/credentials.py) also on FAB's own password fields.
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.fab_password_complexity"
 AUTH_RATE_LIMITED = _bool("AUTH_RATE_LIMITED", True)
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT") or "10 per 20 second"
 RATELIMIT_ENABLED = AUTH_RATE_LIMITED
@@ -76,6 +79,9 @@ WTF_CSRF_TIME_LIMIT = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
+# A browser session ends at logout, at any password change, at deactivation, and at the
+# latest this many hours after sign-in (app/credentials.py).
+SESSION_MAX_AGE_HOURS = float(os.environ.get("SESSION_MAX_AGE_HOURS") or 24)
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SECURE = PRODUCTION
 # Render terminates TLS and adds one X-Forwarded-For hop.

@@ -31,6 +31,15 @@ def _check_secret_key(app: Flask) -> None:
         )
 
 
+def _resolve_dotted(app: Flask, key: str) -> None:
+    """A setting that names a function ("package.module.function") becomes that function."""
+    value = app.config.get(key)
+    if isinstance(value, str):
+        from werkzeug.utils import import_string
+
+        app.config[key] = import_string(value)
+
+
 def _sqlite_connection_setup(dbapi_connection, connection_record) -> None:
     # Unicode-aware lower() so case-insensitive search matches PostgreSQL's ILIKE,
     # and enforced foreign keys so ON DELETE CASCADE behaves the same.
@@ -72,6 +81,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     app.config.from_object("config")
     app.config.update(overrides or {})
     _check_secret_key(app)
+    _resolve_dotted(app, "FAB_PASSWORD_COMPLEXITY_VALIDATOR")
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -81,11 +91,13 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
+    from . import credentials
     from .notifications import outbox
     from .tickets import history
 
     history.install()
     outbox.install()
+    credentials.install()
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_connection_setup)
@@ -100,7 +112,10 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     from .cli import register_cli
     from .health import health
 
+    from .views.base import sanitize_list_args
+
     app.before_request(_refuse_unparsable_json)
+    app.before_request(sanitize_list_args)
     app.register_blueprint(health)
     register_cli(app)
     _register_error_pages(app)

@@ -7,8 +7,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .credentials import check_password
 from .extensions import db
 from .models import Person, Team
+from .tickets.validation import InvalidValue
 
 DEFAULT_ADMIN_EMAIL = "admin@deyor.local"
 
@@ -39,6 +41,10 @@ def bootstrap_admin() -> str:
             )
         password = secrets.token_urlsafe(12)
         source = "generated now, shown once (set ADMIN_EMAIL/ADMIN_PASSWORD in .env to choose)"
+    try:
+        check_password(password, email)
+    except InvalidValue as exc:
+        raise click.ClickException(f"ADMIN_PASSWORD: {exc}") from exc
     user = sm.add_user(
         username=email, first_name="Admin", last_name="", email=email,
         role=sm.find_role(sm.auth_role_admin), password=password,
@@ -78,8 +84,10 @@ def reset_password_command(email: str, password: str) -> None:
     ).first()
     if person is None:
         raise click.ClickException(f"No person with email {email}.")
-    if len(password) < 8:
-        raise click.ClickException("The password must be at least 8 characters.")
+    try:
+        check_password(password, person.email)
+    except InvalidValue as exc:
+        raise click.ClickException(str(exc)) from exc
     sm.reset_password(person.id, password)
     click.echo(f"Password reset for {person.email}.")
 

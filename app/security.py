@@ -3,18 +3,33 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, flash, g, has_request_context, jsonify, redirect, url_for
+from flask import current_app, flash, g, has_request_context, jsonify, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.actions import action
+from flask_appbuilder.exceptions import PasswordComplexityValidationError
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.security.sqla.apis import (
+    GroupApi, PermissionApi, PermissionViewMenuApi, RoleApi, UserApi, ViewMenuApi,
+)
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import (
+    AuthDBView, ResetMyPasswordView, ResetPasswordView, UserDBModelView, UserInfoEditView,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import logout_user, user_logged_in
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload
-from wtforms.validators import DataRequired, ValidationError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, StopValidation, ValidationError
 
+from . import credentials
+from .api.base import NoDatabaseTextInErrors
 from .forms_util import rule
 from .models import Person
-from .tickets.validation import normalize_email, normalize_phone, normalize_text
+from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
 
 log = logging.getLogger(__name__)
@@ -42,6 +57,34 @@ def _name(label):
     return _text(label, 64)
 
 
+def _password_rule(email_of):
+    """The password policy as a form validator; `email_of(form)` is the person's email."""
+
+    def validator(form, field) -> None:
+        try:
+            credentials.check_password(field.data, email_of(form))
+        except InvalidValue as exc:
+            raise StopValidation(str(exc)) from exc
+
+    return validator
+
+
+def _password_fields(email_of) -> dict:
+    return {
+        "password": PasswordField(
+            _l("Password"),
+            description=_l("At least 10 characters; not a common password, not the email."),
+            validators=[_password_rule(email_of)],
+            widget=BS3PasswordFieldWidget(),
+        ),
+        "conf_password": PasswordField(
+            _l("Confirm Password"),
+            validators=[EqualTo("password", message=_l("Passwords must match"))],
+            widget=BS3PasswordFieldWidget(),
+        ),
+    }
+
+
 class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     """People: add with name, email, phone, teams, roles and password in one form.
 
@@ -67,6 +110,7 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         (_l("Person"), {"fields": ["first_name", "last_name", "email", "phone", "teams", "roles"]}),
     ]
     label_columns = {**UserDBModelView.label_columns, "phone": _l("Phone"), "teams": _l("Teams")}
+    add_form_extra_fields = _password_fields(lambda form: form.email.data)
     validators_columns = {
         "first_name": [_name(_l("First Name"))],
         "last_name": [_name(_l("Last Name"))],
@@ -99,6 +143,15 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
             raise ValueError(str(_l("You cannot deactivate yourself.")))
         super().pre_update(item)
 
+    # Actions about oneself: the row in the URL is ignored, so every id answers alike (the
+    # existence of an account is not told by 302 against 404).
+    SELF_SERVICE_ACTIONS = ("userinfoedit", "resetmypassword")
+
+    def _run_action(self, name: str, pks: list[str], single: bool):
+        if name in self.SELF_SERVICE_ACTIONS:
+            pks = [str(g.user.id)]
+        return super()._run_action(name, pks, single)
+
     @action("deactivate", _l("Deactivate"), _l("Deactivate the selected people?"), "fa-ban", single=False)
     def deactivate(self, items):
         items = items if isinstance(items, list) else [items]
@@ -110,9 +163,185 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         return redirect(self.get_redirect())
 
 
+class PersonInfoForm(DynamicForm):
+    """One's own name: the same rules as the Team Members form."""
+
+    first_name = StringField(_l("First Name"), validators=[_name(_l("First Name"))], widget=BS3TextFieldWidget())
+    last_name = StringField(_l("Last Name"), validators=[_name(_l("Last Name"))], widget=BS3TextFieldWidget())
+
+
+class PersonInfoEditView(UserInfoEditView):
+    """FAB's profile edit re-read the raw form after validating it and stored what was typed
+    (or flashed success while the database refused it): save the validated, trimmed values."""
+
+    form = PersonInfoForm
+    route_base = "/userinfoeditview"  # FAB's URL, linked from the profile page
+    class_permission_name = UserInfoEditView.__name__  # FAB's permission rows keep their name
+
+    def form_post(self, form) -> None:
+        person = self.appbuilder.sm.get_user_by_id(g.user.id)
+        person.first_name, person.last_name = form.first_name.data, form.last_name.data
+        if self.appbuilder.sm.update_user(person) is False:
+            flash(_("Your name could not be saved."), "danger")
+        else:
+            flash(as_unicode(self.message), "info")
+
+
+def _own_email(form) -> str:
+    return g.user.email
+
+
+OwnPasswordForm = type("OwnPasswordForm", (DynamicForm,), _password_fields(_own_email))
+
+
+class OwnPasswordView(ResetMyPasswordView):
+    """Changing one's own password ends every other session and token of the person; this
+    browser stays signed in with a new session."""
+
+    form = OwnPasswordForm
+    class_permission_name = ResetMyPasswordView.__name__
+    form_title = _l("Change my password")
+    message = _l("Password changed. Your other sessions and API tokens have been signed out.")
+
+    def form_post(self, form) -> None:
+        sm = self.appbuilder.sm
+        sm.reset_password(g.user.id, form.password.data)
+        credentials.start_session(sm.get_user_by_id(g.user.id))
+        flash(as_unicode(self.message), "info")
+
+
+def _email_of_person_in_url(form) -> str:
+    person = current_app.appbuilder.sm.get_user_by_id(request.args.get("pk", type=int) or 0)
+    return person.email if person else ""
+
+
+PersonPasswordForm = type("PersonPasswordForm", (DynamicForm,), _password_fields(_email_of_person_in_url))
+
+
+class PersonPasswordView(ResetPasswordView):
+    """An admin sets someone's password: that person's sessions and tokens end."""
+
+    form = PersonPasswordForm
+    class_permission_name = ResetPasswordView.__name__
+    message = _l("Password changed. The person's sessions and API tokens have been signed out.")
+
+    def form_post(self, form) -> None:
+        person = self.appbuilder.sm.get_user_by_id(request.args.get("pk", type=int) or 0)
+        if person is None:
+            flash(_("Not found"), "danger")
+            return
+        self.appbuilder.sm.reset_password(person.id, form.password.data)
+        flash(as_unicode(self.message), "info")
+
+
+class SignInView(AuthDBView):
+    """Sign-in starts a server-side session (credentials.start_session, on Flask-Login's
+    signal); sign-out is a POST with a CSRF token that ends it. GET /logout/ asks first, so a
+    link or an image on another site cannot sign anyone out."""
+
+    @expose("/logout/", methods=["GET", "POST"])
+    def logout(self):
+        if request.method == "GET":
+            if not (g.user is not None and g.user.is_authenticated):
+                return redirect(self.appbuilder.get_url_for_login)
+            return self.render_template("security/logout.html", appbuilder=self.appbuilder)
+        person = self._get_authenticated_user()
+        credentials.end_session()
+        logout_user()
+        if person is not None:
+            self.appbuilder.sm.on_user_logout(person)
+        return redirect(self.appbuilder.get_url_for_login)
+
+
+# FAB's security APIs (admin only): same names, so the same permissions. Database errors
+# never reach the client as SQL. People are written through /api/v1/member/ only, which
+# applies the app's rules (email, password policy, roles); FAB's user API stays read-only.
+class RoleApi(NoDatabaseTextInErrors, RoleApi):
+    pass
+
+
+class GroupApi(NoDatabaseTextInErrors, GroupApi):
+    pass
+
+
+class PermissionApi(NoDatabaseTextInErrors, PermissionApi):
+    pass
+
+
+class ViewMenuApi(NoDatabaseTextInErrors, ViewMenuApi):
+    pass
+
+
+class PermissionViewMenuApi(NoDatabaseTextInErrors, PermissionViewMenuApi):
+    pass
+
+
+class UserApi(NoDatabaseTextInErrors, UserApi):
+    include_route_methods = {"get", "get_list", "info"}
+
+
+def fab_password_complexity(password: str) -> None:
+    """FAB_PASSWORD_COMPLEXITY_VALIDATOR: the policy on any FAB form we did not replace."""
+    try:
+        credentials.check_password(password)
+    except InvalidValue as exc:
+        raise PasswordComplexityValidationError(str(exc)) from exc
+
+
 class DeyorSecurityManager(SecurityManager):
     user_model = Person
     userdbmodelview = TeamMemberView
+    authdbview = SignInView
+    userinfoeditview = PersonInfoEditView
+    resetmypasswordview = OwnPasswordView
+    resetpasswordview = PersonPasswordView
+    role_api = RoleApi
+    group_api = GroupApi
+    permission_api = PermissionApi
+    view_menu_api = ViewMenuApi
+    permission_view_menu_api = PermissionViewMenuApi
+    user_api = UserApi
+
+    def create_login_manager(self, app):
+        manager = super().create_login_manager(app)
+        app = getattr(app, "_get_current_object", lambda: app)()  # FAB passes the current_app proxy
+        user_logged_in.connect(lambda sender, user, **extra: credentials.start_session(user), app, weak=False)
+        return manager
+
+    def load_user(self, pk):
+        """A browser session: only while its row exists and is current (see app/credentials.py)."""
+        return credentials.person_for_session(pk)
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """An API token: only while its person is active and its credentials version current."""
+        try:
+            person = self.get_user_by_id(int(jwt_data["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if credentials.token_is_current(person, jwt_data):
+            g.user = person
+            return person
+        return None
+
+    def reset_password(self, userid, password) -> None:
+        """Every path that sets a password ends here or in add_user/the member API: FAB's own
+        `flask fab reset-password` included. Screens and our CLI check first and say why."""
+        person = self.get_user_by_id(userid)
+        credentials.check_password(password, person.email if person else "")
+        super().reset_password(userid, password)
+
+    def add_user(self, username, first_name, last_name, email, role=None, password="", hashed_password="",
+                 groups=None, commit=True):
+        """Every person made from a plain password (flask fab create-admin/create-user, the first
+        admin) meets the password policy; a refusal is logged and nobody is created."""
+        if password and not hashed_password:
+            try:
+                credentials.check_password(password, email)
+            except InvalidValue as exc:
+                log.error("Not creating %s: %s", email, exc)
+                return False
+        return super().add_user(username, first_name, last_name, email, role=role, password=password,
+                                hashed_password=hashed_password, groups=groups, commit=commit)
 
     def create_jwt_manager(self, app):
         """A malformed or forged token is 'not authorized' (401), not FAB's 422."""
@@ -122,6 +351,8 @@ class DeyorSecurityManager(SecurityManager):
         def _invalid_token(reason: str):
             return jsonify(message="Not authorized"), 401
 
+        # Each token carries the credentials version it was issued under (load_user_jwt).
+        manager.additional_claims_loader(credentials.token_claims)
         return manager
 
     def get_user_by_id(self, pk):

@@ -24,7 +24,7 @@ from config import normalize_database_url
 PASSWORD = "correct-horse-42"
 INTL, DOM = "International Operations", "Domestic Operations"
 DATA_TABLES = [
-    "notification", "ticket_event", "comment", "ticket_assignee", "ticket", "founder", "person_team",
+    "notification", "ticket_event", "comment", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
     "ab_user_role", "ab_user_group", "ab_api_key", "ab_user", "team",
 ]
 

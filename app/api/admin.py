@@ -6,7 +6,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from ..credentials import check_password
 from ..models import Founder, Notification, Person, Team
+from ..tickets.validation import InvalidValue
 from .base import ApiError, DomainApi
 from .schemas import FounderSchema, MemberSchema, TeamSchema
 
@@ -108,6 +110,11 @@ class MemberApi(SimpleCrudApi):
     def _check(self, data, item=None):
         if "email" in data:
             self._unique(Person.email, data["email"], item, "email")
+        if "password" in data:
+            try:
+                check_password(data["password"], data.get("email") or getattr(item, "email", ""))
+            except InvalidValue as exc:
+                raise ApiError(422, {"password": [str(exc)]}) from exc
 
     def _prepare(self, data: dict) -> dict:
         data = dict(data)

@@ -11,6 +11,7 @@ from .notification import (
     SKIPPED,
     Notification,
 )
+from .login_session import LoginSession
 from .people import Founder, Person, Team, person_team
 from .ticket import (
     PRIORITIES,
@@ -38,6 +39,7 @@ __all__ = [
     "SKIPPED",
     "Comment",
     "Founder",
+    "LoginSession",
     "PRIORITIES",
     "Person",
     "STATUSES",

@@ -32,6 +32,9 @@ class Person(User):
 
     __tablename__ = "ab_user"
     phone = Column(String(40), nullable=True)
+    # Raised by every password change (app/credentials.py): sessions and tokens carry the
+    # version they were issued under, and an older one is refused.
+    credentials_version = Column(Integer, nullable=False, default=0, server_default="0")
     teams = relationship(
         Team, secondary=person_team, back_populates="members", order_by=Team.name
     )
