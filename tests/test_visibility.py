@@ -99,7 +99,8 @@ def test_status_change_and_edit_post(world, client_for, who):
     response = client.post(
         f"/tickets/edit/{ticket.id}",
         data={"subject": f"edited by {who}", "booking_id": "GOA-7781", "team": current.team_id,
-              "priority": "Low", "expected_version": current.version},
+              "priority": "Low", "expected_version": current.version,
+              "assignees": [person.id for person in current.assignees]},
     )
     assert response.status_code == (302 if SEES[who] else 404)
     assert (fresh(ticket).subject == f"edited by {who}") == SEES[who]

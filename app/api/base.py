@@ -28,7 +28,39 @@ class ApiError(Exception):
         self.message = message
 
 
-class DomainApi(ModelRestApi):
+class NoDatabaseTextInErrors:
+    """FAB's generic APIs answer a refused write with the database's own words (SQL, constraint
+    names) as a 422 message string; field errors come as a dict. A string is logged here and
+    the client reads a plain sentence."""
+
+    REFUSED = "The change could not be saved: it conflicts with existing data."
+
+    def response_422(self, message=None):
+        if isinstance(message, str):
+            log.info("Refused write on %s: %s", request.path, message)
+            message = self.REFUSED
+        return super().response_422(message=message)
+
+    # FAB's generic writes re-raise the database's error, which its @safe turns into a 500.
+    def _refused_by_the_database(self, write, *args):
+        try:
+            return write(*args)
+        except SQLAlchemyError:
+            self.datamodel.session.rollback()
+            log.info("Refused write on %s", request.path, exc_info=True)
+            return self.response_422(message=self.REFUSED)
+
+    def post_headless(self):
+        return self._refused_by_the_database(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._refused_by_the_database(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        return self._refused_by_the_database(super().delete_headless, pk)
+
+
+class DomainApi(NoDatabaseTextInErrors, ModelRestApi):
     allow_browser_login = False  # Bearer tokens only: no cookie-authorised cross-site writes
     max_page_size = 100
     page_size = 25
@@ -66,6 +98,9 @@ class DomainApi(ModelRestApi):
         except ApiError as err:
             self.datamodel.session.rollback()
             return self.response(err.status, message=err.message)
+        except StaleDataError:  # a flush before the commit met a newer version
+            self.datamodel.session.rollback()
+            return self.response(409, message=CONFLICT)
 
     # --- a `q` that is rison but not an object, or that crashes the rison parser itself
     # (`1e 5` raises ValueError, which FAB does not catch), would answer 500 ------------
@@ -144,11 +179,15 @@ class DomainApi(ModelRestApi):
             return self.response_400(message="A filter value does not fit its column.")
 
     # --- FAB's delete, without database text in the answer ---------------------------------
+    def check_delete(self, item) -> None:
+        """A subclass's rule for who may delete this row (raise ApiError)."""
+
     def delete_headless(self, pk):
         def delete():
             item = self.datamodel.get(pk, self._base_filters)
             if item is None:
                 return self.response_404()
+            self.check_delete(item)
             self.datamodel.session.delete(item)
             self.commit()
             return self.response(200, message="OK")

@@ -30,15 +30,20 @@ class DomainString(fields.String):
 
 
 class RelatedIdList(fields.List):
-    """A list of RelatedId: the same id given twice is the same row once (the link table's
-    primary key would refuse the second one)."""
+    """A list of RelatedId, at most `max_length` of them, resolved in one query. The same id given
+    twice is the same row once (the link table's primary key would refuse the second one)."""
+
+    def __init__(self, inner: "RelatedId", max_length: int, **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.max_length = max_length
 
     def _deserialize(self, value, attr, data, **kwargs):
-        rows = super()._deserialize(value, attr, data, **kwargs)
-        unique = {}
-        for row in rows:
-            unique.setdefault(row.id, row)
-        return list(unique.values())
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError("Must be a list of ids.")
+        ids = list(dict.fromkeys(self.inner.check_id(item) for item in value))
+        if len(ids) > self.max_length:
+            raise ValidationError(f"At most {self.max_length} ids.")
+        return self.inner.rows(ids)
 
 
 class RelatedId(fields.Integer):
@@ -63,13 +68,23 @@ class RelatedId(fields.Integer):
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.id
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def check_id(self, value) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"Must be the id (an integer) of a {self.label}.")
         if not -INT64 <= value < INT64:  # beyond any id; the database would fail on it
             raise ValidationError(f"No {self.label} with id {value}.")
-        query = self.choices().where(self.model.id == value)
-        row = current_app.appbuilder.session.scalars(query).first()
-        if row is None:
-            raise ValidationError(f"No {self.label} with id {value}.")
-        return row
+        return value
+
+    def rows(self, ids: list[int]) -> list:
+        """The rows of `ids` in their order, in one query; an id outside the choices is refused."""
+        if not ids:
+            return []
+        query = self.choices().where(self.model.id.in_(ids))
+        found = {row.id: row for row in current_app.appbuilder.session.scalars(query)}
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise ValidationError(f"No {self.label} with id {missing[0]}.")
+        return [found[pk] for pk in ids]
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.rows([self.check_id(value)])[0]

@@ -9,11 +9,14 @@ from ..tickets.people import assignable_clause
 from ..tickets.visibility import current_person, visible_tickets_clause
 from .fields import INT64, DomainString, RelatedId, RelatedIdList
 
+MAX_TEAMS = 50
 SERVER_SET = ("id", "created_by", "created_at", "updated_at", "resolved_at", "resolved_by", "author")
 
 
-def _text(label: str, max_length: int, required: bool = False):
-    return lambda value: v.normalize_text(value, label=label, required=required, max_length=max_length)
+def _text(label: str, max_length: int, required: bool = False, multiline: bool = False):
+    return lambda value: v.normalize_text(
+        value, label=label, required=required, max_length=max_length, multiline=multiline
+    )
 
 
 def _visible_ticket():
@@ -46,11 +49,13 @@ class TicketPostSchema(StrictSchema):
     booking_id = DomainString(v.normalize_booking_id, required=True)
     team = RelatedId(Team, "team", required=True)
     priority = fields.String(validate=validate.OneOf(PRIORITIES), load_default="Medium")
-    description = DomainString(_text("Description", 5000), load_default="")
+    description = DomainString(_text("Description", 5000, multiline=True), load_default="")
     customer_name = DomainString(_text("Customer name", 120), load_default="")
     customer_contact = DomainString(v.normalize_customer_contact, load_default="")
     notify_emails = DomainString(v.normalize_email_list, load_default="")
-    assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause), load_default=list)
+    assignees = RelatedIdList(
+        RelatedId(Person, "assignable person", scope=assignable_clause), v.MAX_ASSIGNEES, load_default=list
+    )
 
     @pre_load
     def ignore_status_on_create(self, data, **kwargs):
@@ -65,19 +70,23 @@ class TicketPutSchema(StrictSchema):
     booking_id = DomainString(v.normalize_booking_id)
     team = RelatedId(Team, "team")
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    description = DomainString(_text("Description", 5000))
+    description = DomainString(_text("Description", 5000, multiline=True))
     customer_name = DomainString(_text("Customer name", 120))
     customer_contact = DomainString(v.normalize_customer_contact)
     notify_emails = DomainString(v.normalize_email_list)
-    assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause))
+    assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause), v.MAX_ASSIGNEES)
     status = fields.String(validate=validate.OneOf(STATUSES))
     resolution_notes = fields.String(load_only=True)
     version = fields.Integer(strict=True, metadata={"description": "The version you read; a mismatch answers 409."})
+    move_out_of_sight = fields.Boolean(load_only=True, metadata={
+        "description": "Required (true) when after this change you could no longer see the ticket "
+                       "(another team, or no longer assigned to you); otherwise 422 and nothing is saved.",
+    })
 
 
 class CommentPostSchema(StrictSchema):
     ticket = RelatedId(Ticket, "ticket", scope=_visible_ticket, required=True)
-    body = DomainString(_text("Comment", 5000, required=True), required=True)
+    body = DomainString(_text("Comment", 5000, required=True, multiline=True), required=True)
 
 
 class TeamSchema(StrictSchema):
@@ -104,9 +113,12 @@ class MemberSchema(StrictSchema):
     email = DomainString(v.normalize_email, required=True, validate=validate.Length(max=128))  # the username column
     phone = DomainString(v.normalize_phone, load_default="")
     active = fields.Boolean(load_default=True)
-    teams = RelatedIdList(RelatedId(Team, "team"), load_default=list)
+    teams = RelatedIdList(RelatedId(Team, "team"), MAX_TEAMS, load_default=list)
     roles = fields.List(
         _RoleId(strict=True, validate=validate.Range(min=1, max=INT64 - 1, error="Unknown role id.")),
         required=True, validate=validate.Length(min=1),
     )
-    password = fields.String(load_only=True, required=True, validate=validate.Length(min=8, max=128))
+    # The password policy needs the email too: MemberApi applies it (app/credentials.py).
+    password = fields.String(load_only=True, required=True, metadata={
+        "description": "At least 10 characters, not a common password, not the email.",
+    })

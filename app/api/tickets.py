@@ -6,12 +6,20 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from ..models import STATUS_RESOLVED, Comment, Ticket
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
-from ..tickets.visibility import CommentVisibilityFilter, TicketVisibilityFilter, current_person
+from ..tickets.visibility import (
+    CommentVisibilityFilter,
+    TicketVisibilityFilter,
+    current_person,
+    may_delete,
+    still_visible_after_change,
+)
 from ..tickets.workflow import MAX_NOTES, WorkflowError, change_status
 from .base import ApiError, DomainApi
 from .schemas import CommentPostSchema, TicketPostSchema, TicketPutSchema
 
 PERSON = ["id", "first_name", "last_name"]
+OUT_OF_SIGHT = ("After this change you would no longer see this ticket (another team, or no longer "
+                "assigned to you); send move_out_of_sight: true to save it anyway.")
 
 
 class TicketApi(DomainApi):
@@ -61,13 +69,20 @@ class TicketApi(DomainApi):
                 raise ApiError(409, "This ticket was changed by someone else meanwhile; reload it and apply your change again.")
             status = data.pop("status", None)
             notes = data.pop("resolution_notes", None)
+            move_out_of_sight = data.pop("move_out_of_sight", False)
             for name, value in data.items():
                 setattr(ticket, name, value)
             self._apply_status(ticket, status, notes)
+            if not move_out_of_sight and not still_visible_after_change(ticket, current_person()):
+                raise ApiError(422, {"move_out_of_sight": [OUT_OF_SIGHT]})
             self.commit()
             return self.response(200, id=ticket.id, result=self.edit_model_schema.dump(ticket))
 
         return self.handle(update)
+
+    def check_delete(self, ticket: Ticket) -> None:
+        if not may_delete(current_person(), ticket):
+            raise ApiError(403, "Only an admin or a lead of the ticket's team can delete it.")
 
     @staticmethod
     def _apply_status(ticket: Ticket, status, notes) -> None:
@@ -77,7 +92,9 @@ class TicketApi(DomainApi):
             elif notes is not None:
                 if ticket.status != STATUS_RESOLVED:
                     raise WorkflowError("resolution_notes", "Resolution notes go with resolving the ticket.")
-                ticket.resolution_notes = normalize_text(notes, label="Resolution notes", required=True, max_length=MAX_NOTES)
+                ticket.resolution_notes = normalize_text(
+                    notes, label="Resolution notes", required=True, max_length=MAX_NOTES, multiline=True
+                )
         except WorkflowError as exc:
             raise ApiError(422, {exc.field: [str(exc)]}) from exc
         except InvalidValue as exc:

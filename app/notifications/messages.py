@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 
 from ..models import Ticket
+from ..tickets.validation import fold_control_chars
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ def thread_id(ticket: Ticket) -> str:
 
 
 def subject_line(ticket: Ticket) -> str:
-    return f"[ESC-{ticket.id}][{ticket.priority}] {ticket.subject} · Booking {ticket.booking_id}"
+    """One header line whatever is stored: a CR/LF would make the message unsendable (and an
+    injected header), so control characters are folded to spaces here too."""
+    return fold_control_chars(f"[ESC-{ticket.id}][{ticket.priority}] {ticket.subject} · Booking {ticket.booking_id}")
 
 
 def ticket_link(ticket_id: int) -> str:

@@ -14,7 +14,7 @@ from flask_mail import Connection, Mail, Message
 
 from ..extensions import db
 from ..models import FAILED, PENDING, SENT, SKIPPED, Notification, utcnow
-from ..tickets.validation import split_email_list
+from ..tickets.validation import fold_control_chars, split_email_list
 from . import outbox
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _message(row: Notification) -> Message:
     if row.in_reply_to:
         headers = {"In-Reply-To": row.in_reply_to, "References": row.in_reply_to}
     message = Message(
-        subject=row.subject,
+        subject=fold_control_chars(row.subject),  # a row queued before the one-line rule
         recipients=split_email_list(row.to_addrs),
         cc=split_email_list(row.cc_addrs),
         body=row.body_text,

@@ -56,6 +56,14 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         if change:
             _record(session, obj, actor, "assignees", *change)
             obj.updated_at = utcnow()  # an assignment alone touches only the link table
+        team = inspect(obj).attrs.team.history
+        if team.deleted and team.added and team.deleted[0] is not team.added[0]:
+            _record(session, obj, actor, "team", team.deleted[0].name, team.added[0].name)
+        # Notes written when resolving show on the ticket; a later edit, or the clearing at a
+        # reopen, would lose the earlier text: the history keeps it.
+        notes = inspect(obj).attrs.resolution_notes.history
+        if notes.deleted and notes.deleted[0] and (notes.added or [None])[0] != notes.deleted[0]:
+            _record(session, obj, actor, "resolution_notes", notes.deleted[0], (notes.added or [None])[0])
 
 
 def install() -> None:

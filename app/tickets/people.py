@@ -34,7 +34,8 @@ class AssignableFilter(BaseFilter):
 
 def find_staff(session, term: str, limit: int = 20) -> list[Person]:
     """Staff whose name or email contains `term` (case-insensitive), for the filter pickers."""
-    term = term.strip()[:100]
+    # Control characters are in no name (and NUL is refused by PostgreSQL): drop them.
+    term = "".join(char for char in term if char.isprintable()).strip()[:100]
     query = select(Person).where(staff_clause())
     if term:
         name = Person.first_name + " " + Person.last_name
@@ -43,7 +44,12 @@ def find_staff(session, term: str, limit: int = 20) -> list[Person]:
 
 
 def people_by_ids(session, ids: list[int]) -> list[Person]:
-    return list(session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
+    """The staff among `ids`, for a filter that names people already chosen. The same scope as
+    find_staff: an id of anyone else (an admin without a team, a service account) is not named,
+    or a person picker would tell any account's name and email to whoever asks by id."""
+    if not ids:
+        return []
+    return list(session.scalars(select(Person).where(Person.id.in_(ids), staff_clause())))
 
 
 def person_label(person: Person) -> str:

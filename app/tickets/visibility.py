@@ -87,6 +87,25 @@ class CommentVisibilityFilter(BaseFilter):
         return query.filter(visible_to(current_person(), Comment.ticket_id))
 
 
+def may_delete(user: Optional[Person], ticket: Ticket) -> bool:
+    """Deleting is for admins and for the leads of the ticket's own team. A lead also sees
+    tickets of other teams they created or are assigned to, but those are not theirs to
+    remove (the Lead role holds the delete permission; this narrows it to the team)."""
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    if is_admin(user):
+        return True
+    return LEAD_ROLE in role_names(user) and ticket.team_id in {team.id for team in user.teams}
+
+
+def still_visible_after_change(ticket: Ticket, user: Optional[Person]) -> bool:
+    """Whether `user` would still see `ticket` once its pending changes (team, assignees) are
+    saved: the changes are flushed, then the one rule is asked. Callers roll back a refusal."""
+    session = current_app.appbuilder.session
+    session.flush()
+    return session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, visible_tickets_clause(user))) is not None
+
+
 def get_visible_ticket(ticket_id: Any, user: Optional[Person]) -> Optional[Ticket]:
     """The ticket if `user` may see it, else None (callers answer 404)."""
     try:

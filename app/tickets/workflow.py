@@ -33,7 +33,7 @@ def change_status(
     if new_status == STATUS_RESOLVED:
         try:
             notes = normalize_text(
-                resolution_notes, label=_("Resolution notes"), required=True, max_length=MAX_NOTES
+                resolution_notes, label=_("Resolution notes"), required=True, max_length=MAX_NOTES, multiline=True
             )
         except InvalidValue as exc:
             raise WorkflowError("resolution_notes", str(exc)) from exc

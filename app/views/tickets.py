@@ -11,15 +11,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, HiddenField, SelectField
+from wtforms.validators import DataRequired, StopValidation
 
 from ..forms_util import rule
 from ..models import PRIORITIES, STATUS_IN_PROGRESS, STATUS_OPEN, STATUS_RESOLVED, Comment, Team, Ticket
 from ..tickets import validation as v
 from ..tickets.people import AssignableFilter, find_staff, person_label
 from ..tickets.search import TicketSearchFilter
-from ..tickets.visibility import TicketVisibilityFilter, current_person
+from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
 from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
 from .widgets import person_filter
@@ -27,9 +27,16 @@ from .widgets import person_filter
 MAX_COMMENT = 5000
 
 
-def _text(label, max_length: int, required: bool = False):
+def _text(label, max_length: int, required: bool = False, multiline: bool = False):
     """A length/required rule whose message names the field in the reader's language."""
-    return rule(lambda value: v.normalize_text(value, label=str(label), required=required, max_length=max_length))
+    return rule(lambda value: v.normalize_text(
+        value, label=str(label), required=required, max_length=max_length, multiline=multiline
+    ))
+
+
+def _at_most_assignees(form, field) -> None:
+    if len(field.data or []) > v.MAX_ASSIGNEES:
+        raise StopValidation(_("%(label)s: at most %(count)d people.", label=_("Assignees"), count=v.MAX_ASSIGNEES))
 
 
 def _names(people) -> str:
@@ -44,6 +51,13 @@ CONFLICT_MESSAGE = _l(
 
 class StaleTicket(ValueError):
     pass
+
+
+OUT_OF_SIGHT_MESSAGE = _l(
+    "After this change you would no longer see this ticket (another team, or no longer assigned "
+    "to you). Nothing was saved: tick “Move it out of my sight” to save it anyway."
+)
+DELETE_REFUSED_MESSAGE = _l("Only an admin or a lead of the ticket's team can delete it.")
 
 
 def check_version(ticket: Ticket, expected) -> None:
@@ -115,7 +129,7 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "subject", "booking_id", "team", "priority", "customer_name", "customer_contact",
         "description", "assignees", "notify_emails",
     ]
-    edit_columns = add_columns + ["expected_version"]
+    edit_columns = add_columns + ["move_out_of_sight", "expected_version"]
     show_fieldsets = [
         (_l("Ticket"), {"fields": ["subject", "booking_id", "team", "priority", "status", "assignees", "description"]}),
         (_l("Customer"), {"fields": ["customer_name", "customer_contact", "notify_emails"]}),
@@ -127,8 +141,9 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "booking_id": [rule(v.normalize_booking_id)],
         "customer_name": [_text(_l("Customer name"), 120)],
         "customer_contact": [rule(v.normalize_customer_contact)],
-        "description": [_text(_l("Description"), 5000)],
+        "description": [_text(_l("Description"), 5000, multiline=True)],
         "notify_emails": [rule(v.normalize_email_list)],
+        "assignees": [_at_most_assignees],
     }
     _priority = SelectField(
         _l("Priority"),
@@ -138,7 +153,14 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         widget=Select2Widget(),
     )
     add_form_extra_fields = {"priority": _priority}
-    edit_form_extra_fields = {"priority": _priority, "expected_version": HiddenField()}
+    edit_form_extra_fields = {
+        "priority": _priority,
+        "expected_version": HiddenField(),
+        "move_out_of_sight": BooleanField(
+            _l("Move it out of my sight"),
+            description=_l("Needed only when, after your change, you could no longer see this ticket."),
+        ),
+    }
     _people = {"assignees": [["id", AssignableFilter, None]]}
     add_form_query_rel_fields = _people
     edit_form_query_rel_fields = _people
@@ -183,11 +205,27 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         check_version(item, getattr(item, "expected_version", None))
         # Write now: a save racing ours since the check fails here with the
         # conflict message (FAB would only say "Database Error" at commit).
+        session = self.datamodel.session
         try:
-            self.datamodel.session.flush()
+            visible = still_visible_after_change(item, current_person())
         except StaleDataError as exc:
-            self.datamodel.session.rollback()
+            session.rollback()
             raise StaleTicket(str(CONFLICT_MESSAGE)) from exc
+        if not visible and not getattr(item, "move_out_of_sight", False):
+            session.rollback()
+            raise ValueError(str(OUT_OF_SIGHT_MESSAGE))
+
+    def pre_delete(self, item: Ticket) -> None:
+        if not may_delete(current_person(), item):
+            raise ValueError(str(DELETE_REFUSED_MESSAGE))
+
+    def post_edit_redirect(self):
+        """Saved or refused (flashed), the ticket page shows where things stand; a ticket just
+        moved out of the editor's sight has no page for them: back to the list."""
+        pk = request.view_args["pk"]
+        if self.datamodel.get(pk, self._base_filters) is None:
+            return redirect(url_for(".list"))
+        return redirect(url_for(".show", pk=pk))
 
     def post_add(self, item: Ticket) -> None:
         g.added_ticket_id = item.id
@@ -196,10 +234,6 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         """A new ticket opens on its own page."""
         ticket_id = g.pop("added_ticket_id", None)
         return redirect(url_for(".show", pk=ticket_id)) if ticket_id else super().post_add_redirect()
-
-    def post_edit_redirect(self):
-        """Saved or refused (flashed), the ticket page shows where things stand."""
-        return redirect(url_for(".show", pk=request.view_args["pk"]))
 
     # --- detail -------------------------------------------------------------------
     def _visible_or_404(self, pk) -> Ticket:
@@ -263,7 +297,9 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
         try:
-            body = v.normalize_text(request.form.get("body"), label=_("Comment"), required=True, max_length=MAX_COMMENT)
+            body = v.normalize_text(
+                request.form.get("body"), label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True
+            )
         except v.InvalidValue as exc:
             flash(str(exc), "danger")
         else:
