@@ -188,7 +188,7 @@ def test_a_stored_subject_with_line_breaks_still_sends_its_emails(app, make_pers
     from app.notifications import sender
 
     agent = make_person("Asha Agent", "Agent", (INTL,))
-    make_ticket(agent, INTL, subject="Refund\r\nBcc: everyone@deyor.test\x00", notify_emails="ops@deyor.test")
+    make_ticket(agent, INTL, subject="Refund\r\nBcc: everyone@deyor.test\x07", notify_emails="ops@deyor.test")
     outcome = sender.flush()
     assert outcome.get("sent") == 1, outcome
     [mail] = mail_to_smtp.wait_for(1)
