@@ -53,6 +53,9 @@ def _register_error_pages(app: Flask) -> None:
         return body, code, {"Allow": ", ".join(sorted(e.valid_methods))} if e.valid_methods else {}
 
     app.register_error_handler(405, _method_not_allowed)
+    # Flask-Limiter's RateLimitExceeded is a 429: its Retry-After and X-RateLimit-* headers
+    # are added to whatever this answers.
+    app.register_error_handler(429, lambda e: _error(429, _("Too many attempts. Please wait a moment and try again.")))
     app.register_error_handler(500, lambda e: _error(500, _("Something went wrong; it has been logged.")))
 
 
