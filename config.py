@@ -44,6 +44,9 @@ SQLALCHEMY_DATABASE_URI = normalize_database_url(
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 BASE_URL = (os.environ.get("BASE_URL") or "http://localhost:5000").rstrip("/")
+# Address and port of `make run` (run.py, Werkzeug's server): this machine only unless
+# HOST says otherwise (0.0.0.0 serves the network). gunicorn takes its own --bind.
+HOST = os.environ.get("HOST") or "127.0.0.1"
 PORT = int(os.environ.get("PORT") or 5000)
 
 # --- Flask-AppBuilder ----------------------------------------------------------
@@ -78,8 +81,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SECURE = PRODUCTION
-# Render terminates TLS and adds one X-Forwarded-For hop.
-PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS") or 1)
+# How many proxies in front of the app append to X-Forwarded-For (and set
+# X-Forwarded-Proto/-Host). 0: none, the client address is the socket's peer and
+# forwarded headers are ignored (a client could claim any address in them).
+# Render terminates TLS in one proxy: render.yaml sets 1.
+PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS") or 0)
 
 # --- Bootstrap -----------------------------------------------------------------
 ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL") or ""

@@ -9,4 +9,4 @@ if __name__ == "__main__":
         from app.notifications.sender import start_in_background
 
         start_in_background(app)
-    app.run(host="0.0.0.0", port=app.config["PORT"])
+    app.run(host=app.config["HOST"], port=app.config["PORT"])
