@@ -101,3 +101,11 @@ def test_the_form_answers_429_with_a_translated_page(limited):
     assert "429" in page and "Deyor Escalations" in page
     assert "बहुत अधिक प्रयास। कृपया कुछ देर रुककर फिर से प्रयास करें।" in page
     assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_form_and_the_api_share_one_budget(limited):
+    """Both doors check the same passwords: alternating between them gains no attempts."""
+    client = limited.test_client()
+    answers = [(form_login if n % 2 else api_login)(client) for n in range(14)]
+    assert [a.status_code for a in answers[:LIMIT]] == [401, 302] * (LIMIT // 2)
+    assert all(refused_by_the_app(a) for a in answers[LIMIT:]), [a.status_code for a in answers]
