@@ -70,7 +70,13 @@ AUTH_USERNAME_CI = True
 AUTH_RATE_LIMITED = _bool("AUTH_RATE_LIMITED", True)
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT") or "10 per 20 second"
 RATELIMIT_ENABLED = AUTH_RATE_LIMITED
+# memory:// counts in each process: with several gunicorn workers or instances a client
+# gets the budget once per process. redis://HOST:PORT/DB shares one count (render.yaml
+# points it at a Render Key Value instance).
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+# Prepended to every key in that storage, so apps (or test runs) sharing one Redis keep
+# their counts apart.
+RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalations"
 RATELIMIT_HEADERS_ENABLED = True
 
 # --- Security of the session ---------------------------------------------------

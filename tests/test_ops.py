@@ -238,6 +238,13 @@ def test_render_blueprint_matches_the_app():
     assert "db upgrade" in web["preDeployCommand"] and "setup" in web["preDeployCommand"]
     assert web["startCommand"].startswith("gunicorn run:app")
     assert worker["startCommand"] == "flask --app run.py outbox run"
+    web_env = {var["key"]: var for var in web["envVars"] if "key" in var}
+    assert web_env["PROXY_FIX_HOPS"]["value"] == "1"  # Render's one proxy, trusted by the web service only
+    # The login rate limit's counts live in the blueprint's Key Value instance, closed to outside.
+    store = web_env["RATELIMIT_STORAGE_URI"]["fromService"]
+    assert store["type"] == "keyvalue" and store["property"] == "connectionString"
+    keyvalue = next(s for s in blueprint["services"] if s["type"] == "keyvalue" and s["name"] == store["name"])
+    assert keyvalue["ipAllowList"] == []
     documented = set((ROOT / ".env.example").read_text().replace("# ", "").split())
     for service in (web, worker):
         for var in service["envVars"]:

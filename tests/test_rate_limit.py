@@ -1,6 +1,20 @@
 """The login rate limit: one budget per client address, which a client cannot reset by
-claiming another address, and what a limited client gets back."""
+claiming another address, nor by spreading its attempts over gunicorn workers and instances
+(the count lives in Redis), and what a limited client gets back."""
 from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 from flask import Flask
@@ -109,3 +123,148 @@ def test_the_form_and_the_api_share_one_budget(limited):
     answers = [(form_login if n % 2 else api_login)(client) for n in range(14)]
     assert [a.status_code for a in answers[:LIMIT]] == [401, 302] * (LIMIT // 2)
     assert all(refused_by_the_app(a) for a in answers[LIMIT:]), [a.status_code for a in answers]
+
+
+# --- several gunicorn workers and instances: one count in Redis ----------------------------
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+BOOT_SECONDS = 60
+INSTANCES, WORKERS = 2, 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def deployed_database(tmp_path_factory) -> str:
+    """A throw-away SQLite database prepared as a deploy prepares one: `flask db upgrade`, `flask setup`."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('served') / 'served.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "ADMIN_EMAIL": "", "ADMIN_PASSWORD": ""}
+    for args in (["db", "upgrade"], ["setup"]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "run.py", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return url
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test alone (parallel runs share the Redis server); its keys are
+    deleted afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis must answer at {REDIS_URL} (set TEST_REDIS_URL; .ci/run starts one): {exc}",
+                    pytrace=False)
+    prefix = f"deyor-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@contextmanager
+def gunicorn_instances(database_url: str, tmp_path: Path, **settings: str) -> Iterator[list[str]]:
+    """INSTANCES × `gunicorn run:app --workers WORKERS` (render.yaml's command) on free loopback
+    ports, sharing one database; yields their base URLs once each answers /health."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TEAM_EMAILS_", "RATELIMIT_"))}
+    env.pop("RENDER", None)
+    env.update(
+        DATABASE_URL=database_url,
+        FLASK_SECRET_KEY=uuid.uuid4().hex * 2,  # one key: the instances accept each other's sessions
+        OUTBOX_IN_PROCESS="0",
+        AUTH_RATE_LIMITED="true",
+        AUTH_RATE_LIMIT=f"{LIMIT} per 20 second",
+        PROXY_FIX_HOPS="",
+        PYTHONUNBUFFERED="1",
+        **settings,
+    )
+    servers: list[tuple[subprocess.Popen, str, Path]] = []
+    try:
+        for _ in range(INSTANCES):
+            port = _free_port()
+            log = tmp_path / f"gunicorn-{port}.log"
+            with log.open("w") as out:
+                process = subprocess.Popen(
+                    command + ["run:app", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+                               "--no-control-socket"],  # else every instance claims ~/.gunicorn/gunicorn.ctl
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            servers.append((process, f"http://127.0.0.1:{port}", log))
+        deadline = time.monotonic() + BOOT_SECONDS
+        for process, base, log in servers:
+            while True:
+                assert process.poll() is None, f"gunicorn exited:\n{log.read_text()[-3000:]}"
+                try:
+                    with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, f"no answer on {base}/health:\n{log.read_text()[-3000:]}"
+                time.sleep(0.1)
+        yield [base for _, base, _ in servers]
+    finally:
+        for process, _, _ in servers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, _, _ in servers:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # the group started for this instance
+                process.wait()
+
+
+def _wrong_logins_across(bases: list[str], count: int) -> list[int]:
+    """`count` wrong logins, alternating between the instances (and between the form and the
+    JSON API every second round), as one client; the status of each."""
+    import requests
+
+    sessions = {base: requests.Session() for base in bases}
+    statuses = []
+    for n in range(count):
+        base = bases[n % len(bases)]
+        session = sessions[base]
+        session.trust_env = False
+        if (n // len(bases)) % 2:
+            page = session.get(f"{base}/login/", timeout=10).text
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+            answer = session.post(f"{base}/login/", data={**WRONG, "csrf_token": token}, allow_redirects=False,
+                                  timeout=10)
+        else:
+            answer = session.post(f"{base}/api/v1/security/login", json=API_WRONG, timeout=10)
+        statuses.append(answer.status_code)
+    return statuses
+
+
+# Statuses of wrong logins within the budget, in _wrong_logins_across's order (API 401, form 302).
+ALLOWED_ACROSS = [401, 401, 302, 302] * 4
+
+
+def test_workers_and_instances_share_one_count_in_redis(deployed_database, redis_prefix, tmp_path):
+    import redis
+
+    with gunicorn_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI=REDIS_URL,
+                            RATELIMIT_KEY_PREFIX=redis_prefix) as bases:
+        statuses = _wrong_logins_across(bases, 14)
+        with redis.Redis.from_url(REDIS_URL) as client:
+            assert list(client.scan_iter(match=f"*{redis_prefix}*")), "no count under the run's prefix"
+    assert statuses == ALLOWED_ACROSS[:LIMIT] + [429] * 4
+
+
+def test_with_memory_storage_each_process_counts_alone(deployed_database, tmp_path):
+    """Why Redis: with memory:// the same 14 attempts spread over the processes are never refused."""
+    with gunicorn_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI="memory://") as bases:
+        statuses = _wrong_logins_across(bases, 14)
+    assert statuses == ALLOWED_ACROSS[:14]
