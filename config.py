@@ -77,6 +77,9 @@ RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
 # Prepended to every key in that storage, so apps (or test runs) sharing one Redis keep
 # their counts apart.
 RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalations"
+# When that storage does not answer, count in the process's memory until it does again
+# (Flask-Limiter retries it) instead of failing every login with a 500.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
 
 # --- Security of the session ---------------------------------------------------

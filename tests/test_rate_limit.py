@@ -268,3 +268,14 @@ def test_with_memory_storage_each_process_counts_alone(deployed_database, tmp_pa
     with gunicorn_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI="memory://") as bases:
         statuses = _wrong_logins_across(bases, 14)
     assert statuses == ALLOWED_ACROSS[:14]
+
+
+def test_while_redis_is_down_logins_go_on_and_each_process_counts(limited_app):
+    """An outage of the count's storage must not lock everyone out (every login a 500):
+    the limit goes on per process, in memory, until Redis answers again."""
+    nothing_listens = _free_port()
+    limited = limited_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{nothing_listens}/0")
+    client = limited.test_client()
+    answers = [api_login(client) for _ in range(LIMIT + 2)]
+    assert [a.status_code for a in answers[:LIMIT]] == [401] * LIMIT
+    assert all(refused_by_the_app(a) for a in answers[LIMIT:])
