@@ -5,12 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +13,7 @@ from typing import Iterator
 import pytest
 from flask import Flask
 
-from tests.conftest import build_app
+from tests.conftest import build_app, free_port, gunicorn_instances
 
 LIMIT = 10  # config.AUTH_RATE_LIMIT's default, "10 per 20 second"
 WRONG = {"username": "nobody@deyor.test", "password": "wrong-password"}
@@ -126,28 +120,8 @@ def test_the_form_and_the_api_share_one_budget(limited):
 
 
 # --- several gunicorn workers and instances: one count in Redis ----------------------------
-ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
-BOOT_SECONDS = 60
 INSTANCES, WORKERS = 2, 2
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def deployed_database(tmp_path_factory) -> str:
-    """A throw-away SQLite database prepared as a deploy prepares one: `flask db upgrade`, `flask setup`."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('served') / 'served.db'}"
-    env = {**os.environ, "DATABASE_URL": url, "ADMIN_EMAIL": "", "ADMIN_PASSWORD": ""}
-    for args in (["db", "upgrade"], ["setup"]):
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "run.py", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-    return url
 
 
 @pytest.fixture
@@ -173,57 +147,14 @@ def redis_prefix() -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn_instances(database_url: str, tmp_path: Path, **settings: str) -> Iterator[list[str]]:
-    """INSTANCES × `gunicorn run:app --workers WORKERS` (render.yaml's command) on free loopback
-    ports, sharing one database; yields their base URLs once each answers /health."""
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TEAM_EMAILS_", "RATELIMIT_"))}
-    env.pop("RENDER", None)
-    env.update(
-        DATABASE_URL=database_url,
-        FLASK_SECRET_KEY=uuid.uuid4().hex * 2,  # one key: the instances accept each other's sessions
-        OUTBOX_IN_PROCESS="0",
-        AUTH_RATE_LIMITED="true",
-        AUTH_RATE_LIMIT=f"{LIMIT} per 20 second",
-        PROXY_FIX_HOPS="",
-        PYTHONUNBUFFERED="1",
-        **settings,
-    )
-    servers: list[tuple[subprocess.Popen, str, Path]] = []
-    try:
-        for _ in range(INSTANCES):
-            port = _free_port()
-            log = tmp_path / f"gunicorn-{port}.log"
-            with log.open("w") as out:
-                process = subprocess.Popen(
-                    command + ["run:app", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-                               "--no-control-socket"],  # else every instance claims ~/.gunicorn/gunicorn.ctl
-                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            servers.append((process, f"http://127.0.0.1:{port}", log))
-        deadline = time.monotonic() + BOOT_SECONDS
-        for process, base, log in servers:
-            while True:
-                assert process.poll() is None, f"gunicorn exited:\n{log.read_text()[-3000:]}"
-                try:
-                    with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, f"no answer on {base}/health:\n{log.read_text()[-3000:]}"
-                time.sleep(0.1)
-        yield [base for _, base, _ in servers]
-    finally:
-        for process, _, _ in servers:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, _, _ in servers:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # the group started for this instance
-                process.wait()
+def limited_instances(database_url: str, tmp_path: Path, **settings: str) -> Iterator[list[str]]:
+    """INSTANCES gunicorn instances of WORKERS workers each with the login rate limit at its
+    default and no proxy trusted; `settings` are more environment variables."""
+    with gunicorn_instances(
+        database_url, tmp_path, count=INSTANCES, workers=WORKERS,
+        AUTH_RATE_LIMITED="true", AUTH_RATE_LIMIT=f"{LIMIT} per 20 second", PROXY_FIX_HOPS="", **settings,
+    ) as bases:
+        yield bases
 
 
 def _wrong_logins_across(bases: list[str], count: int) -> list[int]:
@@ -255,8 +186,8 @@ ALLOWED_ACROSS = [401, 401, 302, 302] * 4
 def test_workers_and_instances_share_one_count_in_redis(deployed_database, redis_prefix, tmp_path):
     import redis
 
-    with gunicorn_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI=REDIS_URL,
-                            RATELIMIT_KEY_PREFIX=redis_prefix) as bases:
+    with limited_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI=REDIS_URL,
+                           RATELIMIT_KEY_PREFIX=redis_prefix) as bases:
         statuses = _wrong_logins_across(bases, 14)
         with redis.Redis.from_url(REDIS_URL) as client:
             assert list(client.scan_iter(match=f"*{redis_prefix}*")), "no count under the run's prefix"
@@ -265,7 +196,7 @@ def test_workers_and_instances_share_one_count_in_redis(deployed_database, redis
 
 def test_with_memory_storage_each_process_counts_alone(deployed_database, tmp_path):
     """Why Redis: with memory:// the same 14 attempts spread over the processes are never refused."""
-    with gunicorn_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI="memory://") as bases:
+    with limited_instances(deployed_database, tmp_path, RATELIMIT_STORAGE_URI="memory://") as bases:
         statuses = _wrong_logins_across(bases, 14)
     assert statuses == ALLOWED_ACROSS[:14]
 
@@ -273,7 +204,7 @@ def test_with_memory_storage_each_process_counts_alone(deployed_database, tmp_pa
 def test_while_redis_is_down_logins_go_on_and_each_process_counts(limited_app):
     """An outage of the count's storage must not lock everyone out (every login a 500):
     the limit goes on per process, in memory, until Redis answers again."""
-    nothing_listens = _free_port()
+    nothing_listens = free_port()
     limited = limited_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{nothing_listens}/0")
     client = limited.test_client()
     answers = [api_login(client) for _ in range(LIMIT + 2)]
