@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import headers
 from .extensions import csrf, db, mail, migrate
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    headers.install(app)  # first: its nonce hook runs before any other before_request
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
