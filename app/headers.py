@@ -1,9 +1,11 @@
 """Security headers on every response (Flask-Talisman): CSP with a per-request script nonce,
-no framing, no MIME sniffing, a referrer policy, and HSTS in production."""
+no framing, no MIME sniffing, a referrer policy, and HSTS in production; and a `Server`
+header that names no software versions."""
 from __future__ import annotations
 
 from flask import Flask
 from flask_talisman import Talisman
+from werkzeug.serving import WSGIRequestHandler
 
 # Every <script> of FAB's templates and ours carries nonce="{{ baselib.get_nonce() }}", which
 # calls the `csp_nonce()` Jinja global Talisman defines: scripts run from this origin or with
@@ -43,3 +45,13 @@ def install(app: Flask) -> Talisman:
         session_cookie_http_only=config["SESSION_COOKIE_HTTPONLY"],
         session_cookie_samesite=config["SESSION_COOKIE_SAMESITE"],
     )
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's server (run.py, `make run`) sends `Server: Werkzeug/<version> Python/<version>`
+    with every response, which a Server header set by the app would not replace (both would
+    go out). This handler names the app instead. gunicorn, which serves production, sends
+    `Server: gunicorn` without a version."""
+
+    def version_string(self) -> str:
+        return "Deyor Escalations"

@@ -3,13 +3,17 @@ the health checks; HSTS in production only; the CSP's script nonce is the one th
 scripts carry; the served app names no server software versions."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.conftest import INTL, PASSWORD, build_app, gunicorn_instances
+from tests.conftest import INTL, PASSWORD, ROOT, build_app, free_port, gunicorn_instances
 
 POLICY = {
     "default-src": ["'self'"],
@@ -139,3 +143,33 @@ def test_gunicorn_in_production_sends_the_headers(deployed_database, tmp_path):
                 response = error
             assert_protected(response)
             assert response.headers.get_all("Server") == ["gunicorn"], path
+
+
+def test_make_run_in_production_names_no_server_versions(deployed_database):
+    """run.py (Werkzeug's server) would answer `Server: Werkzeug/… Python/…`."""
+    port = free_port()
+    env = {**os.environ, "APP_ENV": "production", "FLASK_SECRET_KEY": "k" * 64, "DATABASE_URL": deployed_database,
+           "PORT": str(port), "HOST": "", "OUTBOX_IN_PROCESS": "0"}
+    server = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "run.py exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "run.py did not answer /health"
+                time.sleep(0.1)
+        for path in ("/login/", "/health", "/no-such-page"):
+            try:
+                response = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+            except urllib.error.HTTPError as error:
+                response = error
+            assert_protected(response)
+            assert response.headers.get_all("Server") == ["Deyor Escalations"], path
+            assert not any(re.search(r"werkzeug|python", value, re.I) for _, value in response.headers.items())
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
