@@ -44,6 +44,9 @@ SQLALCHEMY_DATABASE_URI = normalize_database_url(
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 BASE_URL = (os.environ.get("BASE_URL") or "http://localhost:5000").rstrip("/")
+# Address and port of `make run` (run.py, Werkzeug's server): this machine only unless
+# HOST says otherwise (0.0.0.0 serves the network). gunicorn takes its own --bind.
+HOST = os.environ.get("HOST") or "127.0.0.1"
 PORT = int(os.environ.get("PORT") or 5000)
 
 # --- Flask-AppBuilder ----------------------------------------------------------
@@ -70,7 +73,16 @@ FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.fab_password_complexity"
 AUTH_RATE_LIMITED = _bool("AUTH_RATE_LIMITED", True)
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT") or "10 per 20 second"
 RATELIMIT_ENABLED = AUTH_RATE_LIMITED
+# memory:// counts in each process: with several gunicorn workers or instances a client
+# gets the budget once per process. redis://HOST:PORT/DB shares one count (render.yaml
+# points it at a Render Key Value instance).
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+# Prepended to every key in that storage, so apps (or test runs) sharing one Redis keep
+# their counts apart.
+RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalations"
+# When that storage does not answer, count in the process's memory until it does again
+# (Flask-Limiter retries it) instead of failing every login with a 500.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
 
 # --- Security of the session ---------------------------------------------------
@@ -84,8 +96,11 @@ SESSION_COOKIE_SECURE = PRODUCTION
 SESSION_MAX_AGE_HOURS = float(os.environ.get("SESSION_MAX_AGE_HOURS") or 24)
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SECURE = PRODUCTION
-# Render terminates TLS and adds one X-Forwarded-For hop.
-PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS") or 1)
+# How many proxies in front of the app append to X-Forwarded-For (and set
+# X-Forwarded-Proto/-Host). 0: none, the client address is the socket's peer and
+# forwarded headers are ignored (a client could claim any address in them).
+# Render terminates TLS in one proxy: render.yaml sets 1.
+PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS") or 0)
 
 # --- Bootstrap -----------------------------------------------------------------
 ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL") or ""

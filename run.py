@@ -1,5 +1,6 @@
 """WSGI entry point: `gunicorn run:app`, `flask --app run ...`."""
 from app import create_app
+from app.headers import RequestHandler
 
 app = create_app()
 
@@ -9,4 +10,4 @@ if __name__ == "__main__":
         from app.notifications.sender import start_in_background
 
         start_in_background(app)
-    app.run(host="0.0.0.0", port=app.config["PORT"])
+    app.run(host=app.config["HOST"], port=app.config["PORT"], request_handler=RequestHandler)

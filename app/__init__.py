@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import headers
 from .extensions import csrf, db, mail, migrate
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ def _register_error_pages(app: Flask) -> None:
         return body, code, {"Allow": ", ".join(sorted(e.valid_methods))} if e.valid_methods else {}
 
     app.register_error_handler(405, _method_not_allowed)
+    # Flask-Limiter's RateLimitExceeded is a 429: its Retry-After and X-RateLimit-* headers
+    # are added to whatever this answers.
+    app.register_error_handler(429, lambda e: _error(429, _("Too many attempts. Please wait a moment and try again.")))
     app.register_error_handler(500, lambda e: _error(500, _("Something went wrong; it has been logged.")))
 
 
@@ -85,6 +89,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    headers.install(app)  # first: its nonce hook runs before any other before_request
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

@@ -407,3 +407,82 @@ def live_server(app) -> Iterator[str]:
         thread.join(timeout=10)
         server.server_close()
         access_log.setLevel(level)
+
+
+# --- the app as deployed: gunicorn processes on a database prepared by the deploy steps ---------
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import urllib.request  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_BOOT_SECONDS = 60
+
+
+free_port = _free_port  # for the test modules
+
+
+@pytest.fixture(scope="module")
+def deployed_database(tmp_path_factory) -> str:
+    """A throw-away SQLite database prepared as a deploy prepares one: `flask db upgrade`, `flask setup`."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('deployed') / 'deployed.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "ADMIN_EMAIL": "", "ADMIN_PASSWORD": ""}
+    for args in (["db", "upgrade"], ["setup"]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "run.py", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return url
+
+
+@contextmanager
+def gunicorn_instances(database_url: str, tmp_path: Path, count: int = 1, workers: int = 1,
+                       **settings: str) -> Iterator[list[str]]:
+    """`count` × `gunicorn run:app --workers N` (render.yaml's command) on free loopback ports,
+    sharing one database and secret key; yields their base URLs once each answers /health and
+    stops them afterwards. `settings`: environment variables on top of the test's own."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TEAM_EMAILS_", "RATELIMIT_"))}
+    env.pop("RENDER", None)
+    env.update(
+        DATABASE_URL=database_url,
+        FLASK_SECRET_KEY=uuid.uuid4().hex * 2,  # 64 characters, as production requires; one for all
+        OUTBOX_IN_PROCESS="0",
+        PYTHONUNBUFFERED="1",
+        **settings,
+    )
+    servers: list[tuple[subprocess.Popen, str, Path]] = []
+    try:
+        for _ in range(count):
+            port = _free_port()
+            log = tmp_path / f"gunicorn-{port}.log"
+            with log.open("w") as out:
+                process = subprocess.Popen(
+                    command + ["run:app", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                               "--no-control-socket"],  # else every instance claims ~/.gunicorn/gunicorn.ctl
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            servers.append((process, f"http://127.0.0.1:{port}", log))
+        deadline = time.monotonic() + GUNICORN_BOOT_SECONDS
+        for process, base, log in servers:
+            while True:
+                assert process.poll() is None, f"gunicorn exited:\n{log.read_text()[-3000:]}"
+                try:
+                    with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, f"no answer on {base}/health:\n{log.read_text()[-3000:]}"
+                time.sleep(0.1)
+        yield [base for _, base, _ in servers]
+    finally:
+        for process, _, _ in servers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown
+        for process, _, _ in servers:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # the group started for this instance
+                process.wait()

@@ -1,6 +1,10 @@
 """End to end in a real browser: an agent logs in, opens a ticket with two assignees,
 finds it with the list's search box, comments on it and resolves it.
 
+Every page is served with the app's Content-Security-Policy (scripts by nonce only) and the
+tests fail on any violation it reports, so the pages' scripts (Select2 pickers, filters, list
+actions, Swagger UI) are shown to work under it.
+
 The app under test is served over HTTP from a background thread; Chromium is driven
 through Playwright. The SQLite run saves the pages as PNG files: to test-results/screenshots/,
 or to docs/screenshots/ (the README's pictures) with UPDATE_SCREENSHOTS=1 (`make screenshots`).
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Iterator
 import pytest
 
 from app.extensions import db
-from app.models import STATUS_RESOLVED, Ticket
+from app.models import STATUS_RESOLVED, Person, Ticket
 from tests.conftest import DOM, INTL, PASSWORD, fresh
 
 if TYPE_CHECKING:
@@ -34,9 +38,23 @@ SCREENSHOTS = ROOT / (
 TIMEOUT_MS = 10_000
 
 
+# Every document reports Content-Security-Policy violations to window.__csp and to the test.
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  const report = `${e.effectiveDirective} refused ${e.blockedURI} in ${e.documentURI}`
+    + ` (${e.sourceFile || "page"}:${e.lineNumber})`;
+  window.__csp.push(report);
+  if (window.__cspReport) window.__cspReport(report);
+});
+"""
+
+
 @contextmanager
-def chromium_page(base_url: str) -> Iterator["Page"]:
-    """A fresh Chromium page whose relative URLs go to `base_url`; fails on JavaScript errors."""
+def chromium_page(base_url: str, csp_reports: list[str] | None = None) -> Iterator["Page"]:
+    """A fresh Chromium page whose relative URLs go to `base_url`; fails on JavaScript errors
+    and on Content-Security-Policy violations (a `securitypolicyviolation` event or a console
+    message), unless `csp_reports` is given to receive them."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"Chromium is required for the browser tests but {CHROMIUM} is missing or not "
@@ -50,13 +68,29 @@ def chromium_page(base_url: str) -> Iterator["Page"]:
         try:
             context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
             context.set_default_timeout(TIMEOUT_MS)
+            violations: list[str] = [] if csp_reports is None else csp_reports
+            context.expose_function("__cspReport", lambda report: violations.append(report))
+            context.add_init_script(CSP_LISTENER)
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: violations.append(f"console: {msg.text}")
+                    if "Content Security Policy" in msg.text else None)
             yield page
             assert not errors, f"JavaScript errors in the pages: {errors}"
+            if csp_reports is None:
+                assert not violations, f"Content-Security-Policy violations: {violations}"
         finally:
             browser.close()
+
+
+def visit(page, url: str):
+    """Open `url`, which must come with the app's Content-Security-Policy (scripts by nonce only):
+    the pages' scripts are exercised under it."""
+    response = page.goto(url)
+    policy = response.headers.get("content-security-policy", "")
+    assert re.search(r"script-src 'self' 'nonce-[^']+'(;|$)", policy), (url, policy)
+    return response
 
 
 def pick_select2(page, field_id: str, choice: str) -> None:
@@ -100,7 +134,7 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
                 page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
         # --- log in -------------------------------------------------------------------
-        page.goto("/login/")
+        visit(page, "/login/")
         page.fill("#username", agent_email)
         page.fill("#password", PASSWORD)
         snap("login.png")
@@ -109,7 +143,7 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         expect(page.locator("body")).to_contain_text(agent_name)
 
         # --- open a ticket ------------------------------------------------------------
-        page.goto("/tickets/add")
+        visit(page, "/tickets/add")
         page.fill("#subject", "Flight cancelled, refund pending")
         page.fill("#booking_id", "  dey-2042/b  ")
         pick_select2(page, "team", INTL)
@@ -130,7 +164,7 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         expect(page.locator("body")).to_contain_text("DEY-2042/B")
 
         # --- find it with the search box ----------------------------------------------
-        page.goto("/tickets/list/")
+        visit(page, "/tickets/list/")
         rows = page.locator("table.table tbody tr")
         expect(rows.filter(has_text="DEY-2042/B")).to_have_count(1)
         expect(rows.filter(has_text=other_booking)).to_have_count(1)
@@ -144,7 +178,7 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         snap("ticket-list-search.png")
 
         # --- filter on an assignee, picked by typing part of a name --------------------
-        page.goto("/tickets/list/")
+        visit(page, "/tickets/list/")
         page.click("#accordion1 a.accordion-toggle")
         page.click("#filter_form button.dropdown-toggle")
         page.click("#filter_form a.filter[name=assignees]")
@@ -160,7 +194,7 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         expect(picker.locator(".select2-selection__rendered")).to_contain_text(colleague_name)
 
         # --- comment and resolve ------------------------------------------------------
-        page.goto(f"/tickets/show/{ticket_id}")
+        visit(page, f"/tickets/show/{ticket_id}")
         page.fill("#comment-body", "Called the airline: refund approved, 5–7 working days.")
         page.click("#comment-form button[type=submit]")
         comment = page.locator(".ticket-comment").filter(has_text="refund approved")
@@ -201,3 +235,72 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
     status_events = [(e.actor_id, e.old_value, e.new_value) for e in ticket.events if e.field == "status"]
     assert status_events == [(agent_id, "Open", "Resolved")]
     assert fresh(other).status == "Open" and fresh(other).comments == []
+
+
+def log_in(page, email: str) -> None:
+    visit(page, "/login/")
+    page.fill("#username", email)
+    page.fill("#password", PASSWORD)
+    page.click("form[name=login] input[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.mark.browser
+def test_admin_list_actions_and_swagger_ui_run_under_the_csp(live_server, make_person):
+    """FAB's list actions (row checkboxes, check-all, the actions menu and its confirmation)
+    and the admin's Swagger UI work with the Content-Security-Policy, which none of their
+    scripts, styles, images or requests violates."""
+    from playwright.sync_api import expect
+
+    admin = make_person("Ada Admin", "Admin")
+    make_person("Bina Colleague", "Agent", (INTL,))
+    make_person("Dev Domestic", "Agent", (DOM,))
+    admin_email = admin.email
+
+    with chromium_page(live_server) as page:
+        log_in(page, admin_email)
+
+        visit(page, "/users/list/")
+        rows = page.locator("table.table tbody tr")
+        expect(rows).to_have_count(3)
+        bina = rows.filter(has_text="Bina")
+        bina.locator("input.action_check").check()
+        expect(bina).to_have_class(re.compile(r"\bsuccess\b"))  # ab_actions.js marks the row
+        page.click("input.action_check_all")
+        expect(page.locator("input.action_check:checked")).to_have_count(3)
+        page.click("input.action_check_all")
+        expect(page.locator("input.action_check:checked")).to_have_count(0)
+        bina.locator("input.action_check").check()
+        page.click("button.dropdown-toggle:has-text('Actions')")
+        page.click("a.deactivate_menu_item")
+        expect(page.locator("#modal-confirm")).to_be_visible()
+        expect(page.locator("#modal-confirm .modal-text")).to_contain_text("Deactivate the selected people?")
+        page.click("#modal-confirm-ok")
+        expect(page.locator(".alert")).to_contain_text("Deactivated")
+
+        visit(page, "/swagger/v1")
+        operations = page.locator(".swagger-ui .opblock")
+        expect(operations.first).to_be_visible()  # the spec was fetched and rendered
+        assert operations.count() > 10
+
+    db.session.expire_all()
+    assert {p.first_name: p.active for p in db.session.query(Person)} == {"Ada": True, "Bina": False, "Dev": True}
+
+
+@pytest.mark.browser
+def test_the_csp_is_enforced_and_violations_are_reported(live_server):
+    """The control of the checks above: script injected without the nonce does not run, and
+    the violation reaches the test both as an event and as a console message."""
+    reports: list[str] = []
+    with chromium_page(live_server, csp_reports=reports) as page:
+        visit(page, "/login/")
+        with page.expect_console_message(lambda msg: "Content Security Policy" in msg.text):
+            page.evaluate("""() => {
+                const script = document.createElement("script");
+                script.textContent = "window.__injected = true";
+                document.body.appendChild(script);
+            }""")
+        page.wait_for_function("window.__csp.length > 0")
+        assert page.evaluate("window.__injected") is None
+    assert any(r.startswith("script-src") and "refused inline" in r and "/login/" in r for r in reports), reports
+    assert any(r.startswith("console: ") for r in reports), reports

@@ -1,4 +1,5 @@
-"""Operations: health/ready, configuration safety, CLI bootstrap, migrations, proxy, rate limit, CSRF."""
+"""Operations: health/ready, configuration safety, CLI bootstrap, migrations, CSRF, the `make run` process
+(the login rate limit and the proxy: tests/test_rate_limit.py)."""
 from __future__ import annotations
 
 import os
@@ -35,6 +36,15 @@ def test_production_detection(monkeypatch):
     monkeypatch.delenv("APP_ENV")
     monkeypatch.setenv("RENDER", "true")
     assert config.is_production()
+
+
+def test_without_settings_the_app_trusts_no_proxy_and_serves_this_machine_only():
+    """The defaults of a bare `make run`: forwarded headers ignored, run.py on loopback."""
+    env = {**os.environ, "PROXY_FIX_HOPS": "", "HOST": ""}  # set but empty: .env cannot fill them in
+    done = subprocess.run([sys.executable, "-c", "import config; print(config.PROXY_FIX_HOPS, config.HOST)"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0", "127.0.0.1"]
 
 
 @pytest.mark.parametrize("key", [config.DEV_SECRET_KEY, "", "short", "x" * 31])
@@ -148,31 +158,6 @@ def test_forms_need_a_csrf_token(app, make_person, make_ticket, client_for, monk
     assert db.session.query(Comment).count() == 0
 
 
-def test_login_rate_limit_is_per_client_behind_the_proxy(tmp_path, make_person):
-    limited = build_app(
-        f"sqlite:///{tmp_path / 'limited.db'}",
-        AUTH_RATE_LIMITED=True, RATELIMIT_ENABLED=True, AUTH_RATE_LIMIT="5 per minute",
-    )
-    client = limited.test_client()
-    attacker = {"X-Forwarded-For": "203.0.113.7"}
-    statuses = [
-        client.post("/login/", data={"username": "x@deyor.test", "password": "nope"}, headers=attacker).status_code
-        for _ in range(6)
-    ]
-    assert statuses[:5] == [302] * 5 and statuses[5] == 429
-    # Another client behind the same proxy is not locked out.
-    other = client.post("/login/", data={"username": "x@deyor.test", "password": "nope"},
-                        headers={"X-Forwarded-For": "198.51.100.9"})
-    assert other.status_code == 302
-    # The API's JWT login is limited the same way.
-    api = [
-        client.post("/api/v1/security/login", json={"username": "x@deyor.test", "password": "nope", "provider": "db"},
-                    headers={"X-Forwarded-For": "192.0.2.44"}).status_code
-        for _ in range(6)
-    ]
-    assert api[:5] == [401] * 5 and api[5] == 429
-
-
 def test_agent_token_opens_no_security_api(app, make_person):
     agent = make_person("Ari Agent", "Agent", (INTL,))
     client = app.test_client()
@@ -190,9 +175,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on `port` (Linux /proc/net/tcp, tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # the kernel prints each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words))
+    return found
+
+
 def test_fresh_database_migrates_sets_up_and_serves(tmp_path):
     env = {
         **os.environ,
+        "HOST": "",  # the default
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
         "ADMIN_EMAIL": "first@deyor.test",
         "ADMIN_PASSWORD": "first-admin-pass",
@@ -217,6 +218,7 @@ def test_fresh_database_migrates_sets_up_and_serves(tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("the server did not answer /health")
+        assert listening_addresses(int(env["PORT"])) == {"127.0.0.1"}  # not 0.0.0.0: this machine only
         with urllib.request.urlopen(f"{base}/ready", timeout=5) as response:
             assert response.status == 200
         with urllib.request.urlopen(f"{base}/login/", timeout=5) as response:
@@ -236,6 +238,13 @@ def test_render_blueprint_matches_the_app():
     assert "db upgrade" in web["preDeployCommand"] and "setup" in web["preDeployCommand"]
     assert web["startCommand"].startswith("gunicorn run:app")
     assert worker["startCommand"] == "flask --app run.py outbox run"
+    web_env = {var["key"]: var for var in web["envVars"] if "key" in var}
+    assert web_env["PROXY_FIX_HOPS"]["value"] == "1"  # Render's one proxy, trusted by the web service only
+    # The login rate limit's counts live in the blueprint's Key Value instance, closed to outside.
+    store = web_env["RATELIMIT_STORAGE_URI"]["fromService"]
+    assert store["type"] == "keyvalue" and store["property"] == "connectionString"
+    keyvalue = next(s for s in blueprint["services"] if s["type"] == "keyvalue" and s["name"] == store["name"])
+    assert keyvalue["ipAllowList"] == []
     documented = set((ROOT / ".env.example").read_text().replace("# ", "").split())
     for service in (web, worker):
         for var in service["envVars"]:
