@@ -283,6 +283,14 @@ def test_admin_list_actions_and_swagger_ui_run_under_the_csp(live_server, make_p
         expect(operations.first).to_be_visible()  # the spec was fetched and rendered
         assert operations.count() > 10
 
+        # Signing out is the menu's POST form (with its CSRF token); the session is gone after.
+        visit(page, "/tickets/list/")
+        page.click("a.dropdown-toggle:has(.fa-user)")
+        page.click("form.navbar-logout button[type=submit]")
+        page.wait_for_url(re.compile(r"/login/"))
+        visit(page, "/users/list/")
+        expect(page).to_have_url(re.compile(r"/login/"))
+
     db.session.expire_all()
     assert {p.first_name: p.active for p in db.session.query(Person)} == {"Ada": True, "Bina": False, "Dev": True}
 
