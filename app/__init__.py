@@ -54,7 +54,12 @@ def _register_error_pages(app: Flask) -> None:
     def _error(code: int, message: str):
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
             return jsonify(message=message), code
-        return render_template("error.html", code=code, message=message), code
+        if code >= 500:  # the layout's menu asks the database, which may be what failed
+            return render_template("error_plain.html", code=code, message=message), code
+        appbuilder = app.appbuilder
+        return render_template(
+            "error.html", code=code, message=message, appbuilder=appbuilder, base_template=appbuilder.base_template,
+        ), code
 
     app.register_error_handler(403, lambda e: _error(403, _("You do not have access to this page.")))
     app.register_error_handler(404, lambda e: _error(404, _("Not found")))
