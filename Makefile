@@ -28,6 +28,8 @@ setup: install
 run: setup
 	$(PY) run.py
 
+# Two pytest processes (pytest-xdist); each builds its own apps and databases.
+PYTEST_ARGS ?= -n 2
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 

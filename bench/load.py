@@ -199,7 +199,9 @@ class Server:
         env.pop("RENDER", None)
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            _gunicorn() + GUNICORN_ARGS + ["--bind", f"127.0.0.1:{self.port}"],
+            # (no control socket: gunicorn 27 puts one at ~/.gunicorn/gunicorn.ctl, shared by
+            # every instance on the host, and tests start gunicorn side by side)
+            _gunicorn() + GUNICORN_ARGS + ["--bind", f"127.0.0.1:{self.port}", "--no-control-socket"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.workers: list[int] = []
         self.boot: dict[int, dict[str, float]] = {}
