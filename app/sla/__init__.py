@@ -1,0 +1,1 @@
+"""Service levels: business calendars and working time (pure), later policies, due times and the escalation ladder."""
