@@ -119,6 +119,13 @@ MAIL_SUPPRESS_SEND = False  # Flask-Mail would suppress under TESTING; tests use
 MAIL_TIMEOUT = int(os.environ.get("SMTP_TIMEOUT") or 20)
 NOTIFY_EMAILS = os.environ.get("NOTIFY_EMAILS") or ""
 
+# --- Service levels ------------------------------------------------------------------
+# Times shown to people (screens, emails) are in this zone; stored times are UTC.
+DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE") or "Asia/Kolkata"
+# How often the scheduler (`flask worker run`, or in-process under `make run`) looks for
+# escalation steps that have come due.
+SLA_POLL_SECONDS = float(os.environ.get("SLA_POLL_SECONDS") or 30)
+
 # --- Notification outbox ------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS") or 8)
 OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS") or 30)

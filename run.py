@@ -5,9 +5,9 @@ from app.headers import RequestHandler
 app = create_app()
 
 if __name__ == "__main__":
-    # `make run`: one process serves the app and sends the outbox.
+    # `make run`: one process serves the app and runs the worker (outbox, SLA ladder).
     if app.config["OUTBOX_IN_PROCESS"]:
-        from app.notifications.sender import start_in_background
+        from app.worker import start_in_background
 
         start_in_background(app)
     app.run(host=app.config["HOST"], port=app.config["PORT"], request_handler=RequestHandler)

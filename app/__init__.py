@@ -103,10 +103,12 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
 
     from . import credentials
     from .notifications import outbox
+    from .sla import service as sla_service
     from .tickets import history
 
     history.install()
     outbox.install()
+    sla_service.install()
     credentials.install()
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

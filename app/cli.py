@@ -68,6 +68,10 @@ def setup_command() -> None:
     created = ensure_default_teams()
     if created:
         click.echo(f"Teams created: {', '.join(created)}")
+    from .sla.defaults import ensure_sla_defaults
+
+    for line in ensure_sla_defaults(db.session):
+        click.echo(line)
     click.echo(bootstrap_admin())
 
 
@@ -97,19 +101,35 @@ def outbox_group() -> None:
     """The notification outbox."""
 
 
-@outbox_group.command("run")
-@with_appcontext
-def outbox_run() -> None:
-    """Send notifications until stopped (SIGTERM/Ctrl-C): the production sender process."""
+def _run_worker() -> None:
     import signal
     import threading
 
-    from .notifications import sender
+    from . import worker
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    sender.run(current_app._get_current_object(), stop)
+    worker.run(current_app._get_current_object(), stop)
+
+
+@click.group("worker")
+def worker_group() -> None:
+    """The scheduler: outbox sender and SLA ladder."""
+
+
+@worker_group.command("run")
+@with_appcontext
+def worker_run() -> None:
+    """Send emails and take SLA escalation steps until stopped (SIGTERM/Ctrl-C): the production worker."""
+    _run_worker()
+
+
+@outbox_group.command("run")
+@with_appcontext
+def outbox_run() -> None:
+    """The same as `flask worker run` (kept for existing deployments)."""
+    _run_worker()
 
 
 @outbox_group.command("flush")
@@ -120,6 +140,29 @@ def outbox_flush() -> None:
 
     outcome = sender.flush()
     click.echo(", ".join(f"{state}: {count}" for state, count in sorted(outcome.items())) or "Nothing due.")
+
+
+@click.group("sla")
+def sla_group() -> None:
+    """Service levels."""
+
+
+@sla_group.command("run-once")
+@with_appcontext
+def sla_run_once() -> None:
+    """Take every escalation step that is due now, once, and report."""
+    from .sla import ladder
+
+    click.echo(f"Steps taken: {ladder.run_pass(db.session)}")
+
+
+@sla_group.command("recompute")
+@with_appcontext
+def sla_recompute() -> None:
+    """Recompute due times, state and next step of every open ticket (after an upgrade or a big change)."""
+    from .sla import recompute
+
+    click.echo(f"Tickets recomputed: {recompute.all_open(db.session)}")
 
 
 @click.group("demo")
@@ -152,4 +195,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(reset_password_command)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(worker_group)
+    app.cli.add_command(sla_group)
     app.cli.add_command(demo_group)

@@ -65,7 +65,7 @@ def write_section(path: Path, section: str) -> None:
 def measure(delay: float, requests: int, workdir: Path) -> dict[str, float]:
     from app.extensions import db
     from app.models import Notification, Ticket
-    from app.notifications.sender import start_in_background
+    from app.worker import start_in_background
     from tests.conftest import PASSWORD, build_app
 
     sink = _SlowSink(delay)

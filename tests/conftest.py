@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Iterator
 
@@ -18,13 +19,15 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
+from app.sla.defaults import ensure_sla_defaults
 from app.models import Person, Team, Ticket
 from config import normalize_database_url
 
 PASSWORD = "correct-horse-42"
+SLA_TODAY = date(2026, 12, 3)  # the seeded holidays: 2026 and 2027, whatever the day the tests run
 INTL, DOM = "International Operations", "Domestic Operations"
 DATA_TABLES = [
-    "notification", "ticket_event", "comment", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
+    "sla_step", "sla_policy", "holiday", "calendar_window", "calendar", "notification", "ticket_event", "comment", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
     "ab_user_role", "ab_user_group", "ab_api_key", "ab_user", "team",
 ]
 
@@ -93,6 +96,7 @@ def build_app(database_url: str, **overrides) -> Flask:
         app.appbuilder.add_permissions(update_perms=True)
         sync_roles(app.appbuilder.sm)
         ensure_default_teams()
+        ensure_sla_defaults(db.session, SLA_TODAY)
     return app
 
 
@@ -118,6 +122,7 @@ def _clean_tables(request) -> Iterator[None]:
         from app.cli import ensure_default_teams
 
         ensure_default_teams()
+        ensure_sla_defaults(db.session, SLA_TODAY)
     with app.app_context():
         yield
         db.session.remove()

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Optional
 
 from flask_appbuilder import Model
+from flask_appbuilder.models.decorators import renders
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -12,16 +14,19 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Float,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import relationship
 
 from .people import Person, Team
 
 PRIORITIES = ("Low", "Medium", "High", "Urgent")
-STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED = "Open", "In Progress", "Resolved"
-STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED)
+STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_WAITING, STATUS_RESOLVED = "Open", "In Progress", "Waiting", "Resolved"
+# Waiting: on the customer or a supplier (airline, hotel, visa office); it pauses the resolution clock.
+STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_WAITING, STATUS_RESOLVED)
 
 
 def utcnow() -> datetime:
@@ -57,6 +62,13 @@ class Ticket(Model):
         Index("ix_ticket_booking_id", "booking_id"),
         Index("ix_ticket_team_updated", "team_id", "updated_at"),
         Index("ix_ticket_creator_updated", "created_by_id", "updated_at"),
+        # The ladder's scan: tickets whose next step is due, from the index alone; resolved
+        # tickets have no escalation_at and stay out of it.
+        Index(
+            "ix_ticket_escalation_at", "escalation_at",
+            postgresql_where=text("escalation_at IS NOT NULL"), sqlite_where=text("escalation_at IS NOT NULL"),
+        ),
+        Index("ix_ticket_resolve_due_at", "resolve_due_at", "id"),
         # PostgreSQL also has pg_trgm GIN indexes (ix_trgm_ticket_*) for the search,
         # created by migrations 0003 and 0004 only: they have no SQLite counterpart.
     )
@@ -83,6 +95,19 @@ class Ticket(Model):
     resolved_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
     resolved_by = relationship(Person, foreign_keys=[resolved_by_id], lazy="select")
     resolution_notes = Column(Text, nullable=True)
+    # Service level (app/sla): computed by the server, read-only everywhere.
+    first_response_due_at = Column(DateTime, nullable=True)
+    first_responded_at = Column(DateTime, nullable=True)
+    first_response_minutes = Column(Integer, nullable=True)  # working minutes it took
+    resolve_started_at = Column(DateTime, nullable=True)  # this resolution clock: creation or reopen
+    resolve_due_at = Column(DateTime, nullable=True)
+    resolve_paused_minutes = Column(Float, nullable=False, default=0, server_default="0")
+    waiting_since = Column(DateTime, nullable=True)
+    resolution_minutes = Column(Integer, nullable=True)  # working minutes, pauses left out
+    sla_state = Column(String(10), nullable=True)
+    escalation_level = Column(Integer, nullable=False, default=0, server_default="0")
+    escalation_at = Column(DateTime, nullable=True)  # the ladder's next step, or none
+    sla_cycle = Column(Integer, nullable=False, default=1, server_default="1")  # +1 per reopen
     # Optimistic lock: an UPDATE carries the version it read, so a concurrent
     # save fails instead of silently overwriting.
     version = Column(Integer, nullable=False, default=1)
@@ -106,6 +131,18 @@ class Ticket(Model):
 
     def __repr__(self) -> str:
         return f"ESC-{self.id} {self.subject}" if self.id else self.subject or "New ticket"
+
+    @renders("resolve_due_at")  # the list sorts this column by resolve_due_at
+    def due(self) -> tuple[Optional[str], Optional[datetime]]:
+        """(sla_state, the earliest due time still running) for the list's and page's badge:
+        none once resolved, and none for the paused resolution clock while Waiting."""
+        running = []
+        if self.status != STATUS_RESOLVED:
+            if self.first_responded_at is None and self.first_response_due_at is not None:
+                running.append(self.first_response_due_at)
+            if self.status != STATUS_WAITING and self.resolve_due_at is not None:
+                running.append(self.resolve_due_at)
+        return self.sla_state, min(running, default=None)
 
 
 class Comment(Model):

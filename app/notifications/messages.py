@@ -31,24 +31,30 @@ def thread_id(ticket: Ticket) -> str:
     return f"<ticket-{ticket.id}.{stamp}@{mail_domain()}>"
 
 
-def subject_line(ticket: Ticket) -> str:
+def subject_line(ticket: Ticket, flag: str = "") -> str:
     """One header line whatever is stored: a CR/LF would make the message unsendable (and an
-    injected header), so control characters are folded to spaces here too."""
-    return fold_control_chars(f"[ESC-{ticket.id}][{ticket.priority}] {ticket.subject} · Booking {ticket.booking_id}")
+    injected header), so control characters are folded to spaces here too. `flag` says what
+    happened when the subject alone must tell (the SLA ladder's OVERDUE)."""
+    flag = f" {flag}" if flag else ""
+    return fold_control_chars(
+        f"[ESC-{ticket.id}][{ticket.priority}]{flag} {ticket.subject} · Booking {ticket.booking_id}"
+    )
 
 
 def ticket_link(ticket_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/tickets/show/{ticket_id}"
 
 
-def render(ticket: Ticket, event: str, **context) -> RenderedMessage:
+def render(ticket: Ticket, event: str, template: str = "", flag: str = "", **context) -> RenderedMessage:
+    """`template` (default: the event's own) names email/ticket_<template>.txt and .html."""
     context = dict(ticket=ticket, event=event, link=ticket_link(ticket.id), **context)
     root = thread_id(ticket)
     first = event == "created"
+    template = template or event
     return RenderedMessage(
-        subject=subject_line(ticket),
-        text=render_template(f"email/ticket_{event}.txt", **context),
-        html=render_template(f"email/ticket_{event}.html", **context),
+        subject=subject_line(ticket, flag),
+        text=render_template(f"email/ticket_{template}.txt", **context),
+        html=render_template(f"email/ticket_{template}.html", **context),
         message_id=root if first else f"<ticket-{ticket.id}.{event}.{uuid.uuid4().hex[:16]}@{mail_domain()}>",
         in_reply_to=None if first else root,
     )

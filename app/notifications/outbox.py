@@ -167,6 +167,16 @@ def renew(session: Session, notification_id: int, worker_id: str, lease_seconds:
     return result.rowcount == 1
 
 
+def release(session: Session, notification_ids: list[int], worker_id: str) -> None:
+    """Hand claimed rows back untouched (a stopping sender): due again at once, for anyone."""
+    session.execute(
+        update(Notification)
+        .where(Notification.id.in_(notification_ids), Notification.locked_by == worker_id, Notification.state == SENDING)
+        .values(state=PENDING, locked_by=None, locked_until=None)
+    )
+    session.commit()
+
+
 def retry(session: Session, notification_id: int) -> bool:
     """An admin's retry: due now, with a fresh count of attempts. Never a sent row, nor one
     a live sender holds; checked in the UPDATE itself so a concurrent claim wins."""

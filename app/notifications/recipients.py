@@ -49,6 +49,22 @@ def for_assignment(new_assignees: list[str]) -> Recipients:
     return Recipients(to=unique(new_assignees))
 
 
+def for_ladder_step(
+    step: str, assignees: list[str], leads: list[str], founders: list[str], fallback: list[str]
+) -> Recipients:
+    """The SLA ladder. due_soon: the assignees (the leads when nobody is assigned). overdue: the
+    team's leads and the assignees. founders: active founders, the leads in CC. Whoever is
+    missing, the global NOTIFY_EMAILS stand in, so a step is never sent to nobody."""
+    if step == "due_soon":
+        to = unique(assignees) or unique(leads)
+        return Recipients(to=to or unique(fallback))
+    if step == "overdue":
+        to = unique(leads) or unique(fallback)
+        return Recipients(to=unique(to, assignees))
+    to = unique(founders) or unique(fallback)
+    return Recipients(to=to, cc=_without(unique(leads), to))
+
+
 def team_env_key(team_name: str) -> str:
     """'International Operations' → 'INTERNATIONAL_OPERATIONS' (as in TEAM_EMAILS_<TEAM>)."""
     return re.sub(r"[^A-Z0-9]+", "_", team_name.upper()).strip("_")

@@ -119,37 +119,22 @@ def deliver_one(notification_id: int, worker: str) -> str | None:
     return SENT
 
 
-def flush(limit: int = 50) -> dict[str, int]:
-    """One pass: claim and deliver every row that is due now (in batches)."""
+def flush(limit: int = 50, stop: threading.Event | None = None) -> dict[str, int]:
+    """One pass: claim and deliver every row that is due now (in batches). When `stop` is set
+    it sends no further email: the rows claimed and not sent go back to pending at once."""
     worker = worker_id()
     outcome: dict[str, int] = {}
     config = current_app.config
-    while True:
+    while not (stop and stop.is_set()):
         ids = outbox.claim(db.session, worker, limit, config["OUTBOX_LEASE_SECONDS"])
         if not ids:
             return outcome
-        for notification_id in ids:
+        for index, notification_id in enumerate(ids):
+            if stop and stop.is_set():
+                outbox.release(db.session, ids[index:], worker)
+                return outcome
             state = deliver_one(notification_id, worker)
             if state:
                 outcome[state] = outcome.get(state, 0) + 1
 
 
-def run(app: Flask, stop: threading.Event) -> None:
-    """Poll until `stop` is set: what `flask outbox run` and the in-process sender do."""
-    poll = app.config["OUTBOX_POLL_SECONDS"]
-    log.info("Outbox sender started (poll every %ss)", poll)
-    while not stop.is_set():
-        try:
-            with app.app_context():
-                flush()
-                db.session.remove()
-        except Exception:  # keep the sender alive through a database outage
-            log.exception("Outbox pass failed; retrying in %ss", poll)
-        stop.wait(poll)
-
-
-def start_in_background(app: Flask) -> threading.Event:
-    """The sender as a daemon thread (for `make run`)."""
-    stop = threading.Event()
-    threading.Thread(target=run, args=(app, stop), name="outbox-sender", daemon=True).start()
-    return stop

@@ -15,7 +15,18 @@ from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, StopValidation
 
 from ..forms_util import rule
-from ..models import PRIORITIES, STATUS_IN_PROGRESS, STATUS_OPEN, STATUS_RESOLVED, Comment, Team, Ticket
+from ..models import (
+    PRIORITIES,
+    STATUS_IN_PROGRESS,
+    STATUS_OPEN,
+    STATUS_RESOLVED,
+    STATUS_WAITING,
+    Comment,
+    Team,
+    Ticket,
+)
+from ..sla.display import due_badge, state_label
+from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.people import AssignableFilter, find_staff, person_label
 from ..tickets.search import TicketSearchFilter
@@ -105,17 +116,23 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "resolved_at": _l("Resolved"),
         "resolved_by": _l("Resolved by"),
         "resolution_notes": _l("Resolution notes"),
+        "due": _l("Due"),
+        "sla_state": _l("SLA"),
+        "resolve_due_at": _l("Resolution due"),
+        "first_response_due_at": _l("First response due"),
+        "first_responded_at": _l("First response"),
+        "escalation_level": _l("Escalation level"),
     }
     description_columns = {
         "booking_id": _l("3–40 letters, digits, '-' or '/'; stored upper-case."),
         "customer_contact": _l("The customer's email address or phone number."),
         "notify_emails": _l("Extra people to email, comma-separated."),
     }
-    list_columns = ["id", "subject", "booking_id", "team", "priority", "status", "assignees", "updated_at"]
-    order_columns = ["id", "subject", "booking_id", "priority", "status", "created_at", "updated_at"]
+    list_columns = ["id", "subject", "booking_id", "team", "priority", "status", "due", "assignees", "updated_at"]
+    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at"]
     search_columns = [
         "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at",
-        "resolved_at", "booking_id",
+        "resolved_at", "booking_id", "sla_state", "escalation_level", "resolve_due_at",
     ]
     formatters_columns = {
         "assignees": _names,
@@ -124,6 +141,8 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "created_at": format_utc,
         "updated_at": format_utc,
         "resolved_at": format_utc,
+        "due": due_badge,
+        "sla_state": state_label,
     }
     add_columns = [
         "subject", "booking_id", "team", "priority", "customer_name", "customer_contact",
@@ -257,14 +276,18 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
             comments=ticket.comments,
             events=ticket.events,
             next_statuses=self._next_statuses(ticket.status),
+            sla=sla_summary(self.datamodel.session, ticket),
             can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
         )
 
     @staticmethod
     def _next_statuses(status: str) -> list[tuple[str, str]]:
         return {
-            STATUS_OPEN: [(STATUS_IN_PROGRESS, _("Start")), (STATUS_RESOLVED, _("Resolve"))],
-            STATUS_IN_PROGRESS: [(STATUS_OPEN, _("Back to Open")), (STATUS_RESOLVED, _("Resolve"))],
+            STATUS_OPEN: [(STATUS_IN_PROGRESS, _("Start")), (STATUS_WAITING, _("Wait")), (STATUS_RESOLVED, _("Resolve"))],
+            STATUS_IN_PROGRESS: [
+                (STATUS_OPEN, _("Back to Open")), (STATUS_WAITING, _("Wait")), (STATUS_RESOLVED, _("Resolve")),
+            ],
+            STATUS_WAITING: [(STATUS_IN_PROGRESS, _("Resume")), (STATUS_RESOLVED, _("Resolve"))],
             STATUS_RESOLVED: [(STATUS_OPEN, _("Reopen")), (STATUS_IN_PROGRESS, _("Reopen and start"))],
         }[status]
 

@@ -1,0 +1,206 @@
+"""The escalation ladder's scheduler pass: take every step that has come due, once.
+
+The scan reads `ticket.escalation_at <= now` from its partial index (resolved tickets have
+none), a batch at a time. For each ticket it takes the steps whose time has come and that are
+not taken yet: one `sla_step` row (unique per ticket, target, step and clock; inserted with
+ON CONFLICT DO NOTHING), its outbox email and a history entry, all in the batch's transaction,
+then moves `escalation_at` to the next step. On PostgreSQL the batch's tickets are claimed
+with FOR UPDATE SKIP LOCKED, so concurrent schedulers take different tickets; on SQLite writers
+are serialised and the unique row turns a second scheduler's attempt into nothing.
+
+The ticket's own row is updated with a plain UPDATE that leaves its version and updated_at
+alone: an escalation must not make a person's open edit form fail, nor reorder the list.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Optional
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..models import (
+    FIRST_RESPONSE,
+    PENDING,
+    Founder,
+    Notification,
+    Person,
+    SlaPolicy,
+    SlaStep,
+    Ticket,
+    TicketEvent,
+    person_team,
+    utcnow,
+)
+from ..notifications import messages, recipients
+from ..tickets.validation import split_email_list
+from .display import display_time
+from .clock import LEVEL_OF_STEP, Step, Targets, next_escalation, sla_state
+from .service import evaluate, targets_of, taken_steps
+
+log = logging.getLogger(__name__)
+BATCH = 500
+SUBJECT_FLAGS = {"due_soon": "DUE SOON", "overdue": "OVERDUE", "founders": "OVERDUE · FOUNDERS"}
+
+
+@dataclass
+class PassContext:
+    """What one pass looks up once, not per ticket: policies, founders, each team's leads."""
+
+    session: Session
+    now: datetime
+    policies: dict[tuple[Optional[int], str], Targets] = field(default_factory=dict)
+    founders: list[str] = field(default_factory=list)
+    leads: dict[int, list[str]] = field(default_factory=dict)
+
+    def targets(self, ticket: Ticket) -> Optional[Targets]:
+        return self.policies.get((ticket.team_id, ticket.priority)) or self.policies.get((None, ticket.priority))
+
+    def leads_of(self, team_id: int) -> list[str]:
+        if team_id not in self.leads:
+            from ..security import LEAD
+            from flask_appbuilder.security.sqla.models import Role, assoc_user_role
+
+            self.leads[team_id] = list(self.session.scalars(
+                select(Person.email)
+                .join(person_team, person_team.c.user_id == Person.id)
+                .join(assoc_user_role, assoc_user_role.c.user_id == Person.id)
+                .join(Role, Role.id == assoc_user_role.c.role_id)
+                .where(person_team.c.team_id == team_id, Role.name == LEAD, Person.active.is_(True))
+                .order_by(Person.email)
+            ))
+        return self.leads[team_id]
+
+
+def _context(session: Session, now: datetime) -> PassContext:
+    context = PassContext(session=session, now=now)
+    for policy in session.scalars(select(SlaPolicy)):
+        context.policies[(policy.team_id, policy.priority)] = targets_of(policy)
+    context.founders = list(session.scalars(
+        select(Founder.email).where(Founder.active.is_(True)).order_by(Founder.id)
+    ))
+    return context
+
+
+def _insert_step(session: Session, ticket: Ticket, step: Step) -> bool:
+    """The once-only guard: True when this call wrote the step."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(SlaStep)
+        .values(ticket_id=ticket.id, target=step.target, step=step.step, cycle=step.cycle, due_at=step.at,
+                created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["ticket_id", "target", "step", "cycle"])
+    )
+    return result.rowcount == 1
+
+
+def _email(context: PassContext, ticket: Ticket, step: Step, due_at: datetime) -> Optional[Notification]:
+    who = recipients.for_ladder_step(
+        step.step,
+        recipients.active_emails(ticket.assignees),
+        context.leads_of(ticket.team_id),
+        context.founders,
+        split_email_list(current_app.config["NOTIFY_EMAILS"]),
+    )
+    if not who:
+        log.warning("ESC-%s %s %s: nobody to notify", ticket.id, step.target, step.step)
+        return None
+    event = f"sla_{step.step}"
+    message = messages.render(
+        ticket, event, template="sla", flag=SUBJECT_FLAGS[step.step], step=step,
+        first_response=step.target == FIRST_RESPONSE, step_due=display_time(due_at),
+    )
+    row = Notification(
+        ticket_id=ticket.id, event=event, to_addrs=", ".join(who.to), cc_addrs=", ".join(who.cc),
+        subject=message.subject[:400], body_text=message.text, body_html=message.html,
+        message_id=message.message_id, in_reply_to=message.in_reply_to,
+        state=PENDING, attempts=0, next_attempt_at=utcnow(),
+    )
+    context.session.add(row)
+    return row
+
+
+def _advance(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, int]]) -> tuple[int, dict]:
+    """Take the ticket's due steps; return how many, and its new SLA values."""
+    targets = context.targets(ticket)
+    if targets is None:
+        return 0, {"escalation_at": None, "sla_state": None, "escalation_level": ticket.escalation_level}
+    clock, due, steps = evaluate(ticket, targets, context.now)
+    level = ticket.escalation_level or 0
+    count = 0
+    for step in steps:
+        if step.at > context.now:
+            continue
+        level = max(level, LEVEL_OF_STEP[step.step])  # taken now, before, or by another scheduler
+        if step.key in taken:
+            continue
+        taken.add(step.key)
+        if not _insert_step(context.session, ticket, step):
+            continue  # another scheduler took it
+        count += 1
+        target_due = due.first_response_due_at if step.target == FIRST_RESPONSE else due.resolve_due_at
+        _email(context, ticket, step, target_due)
+        context.session.add(TicketEvent(
+            ticket_id=ticket.id, actor_id=None, field="sla", old_value=step.target, new_value=step.step,
+            created_at=context.now,
+        ))
+    return count, {
+        "escalation_at": next_escalation(steps, taken),
+        "sla_state": sla_state(clock, due, steps, context.now),
+        "escalation_level": level,
+    }
+
+
+def _claim(session: Session, now: datetime, limit: int) -> list[int]:
+    query = (
+        select(Ticket.id)
+        .where(Ticket.escalation_at <= now, Ticket.escalation_at.is_not(None))
+        .order_by(Ticket.escalation_at, Ticket.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATCH, stop=None) -> int:
+    """Take every step due at `now` (default: the current time); return how many were taken.
+
+    One transaction per batch; `stop` (a threading.Event) is looked at between batches only.
+    """
+    now = now or utcnow()
+    context = _context(session, now)
+    table = Ticket.__table__
+    write = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            escalation_at=bindparam("b_escalation_at"), sla_state=bindparam("b_sla_state"),
+            escalation_level=bindparam("b_escalation_level"), updated_at=table.c.updated_at,
+        )
+    )
+    total = 0
+    # Every step due at `now` is taken (or found taken) in a batch, so each ticket's next
+    # escalation_at is later than `now` or none: a ticket is never claimed twice in a pass.
+    while stop is None or not stop.is_set():
+        ids = _claim(session, now, batch)
+        if not ids:
+            session.commit()
+            break
+        tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique().all()
+        taken = taken_steps(session, ids)
+        rows = []
+        for ticket in tickets:
+            count, values = _advance(context, ticket, taken.setdefault(ticket.id, set()))
+            total += count
+            rows.append({"b_id": ticket.id, **{f"b_{name}": value for name, value in values.items()}})
+        session.connection().execute(write, rows)
+        session.commit()
+        if len(ids) < batch:
+            break
+    return total
