@@ -420,6 +420,8 @@ WORK_TICKETS = [
     ("menu_access", "All tickets"),
     ("menu_access", "My tickets"),
     ("menu_access", "New ticket"),
+    ("menu_access", "Overdue"),
+    ("menu_access", "Due soon"),
     ("menu_access", "Comments"),
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),

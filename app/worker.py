@@ -1,6 +1,7 @@
 """The scheduler: one loop for everything that happens without a request.
 
-Each turn sends the outbox's due emails and takes the SLA ladder's due steps, then waits.
+Each turn sends the outbox's due emails, goes on with queued SLA re-computations (a policy
+or calendar changed) and takes the SLA ladder's due steps, then waits.
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
 ladder's claims and unique steps keep each email and each step to one of them.
@@ -24,12 +25,13 @@ log = logging.getLogger(__name__)
 def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True) -> None:
     """One round: the outbox, then (when its interval has passed) the ladder."""
     from .notifications import sender
-    from .sla import ladder
+    from .sla import ladder, recompute
 
     with app.app_context():
         try:
             sender.flush(stop=stop)
             if ladder_due and not (stop and stop.is_set()):
+                recompute.run_pending(db.session, stop=stop)
                 taken = ladder.run_pass(db.session, stop=stop)
                 if taken:
                     log.info("SLA ladder: %s steps taken", taken)

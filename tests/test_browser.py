@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from app.extensions import db
-from app.models import STATUS_RESOLVED, Person, Ticket
+from app.models import STATUS_RESOLVED, Person, Ticket, utcnow
 from tests.conftest import DOM, INTL, PASSWORD, fresh
 
 if TYPE_CHECKING:
@@ -312,3 +313,32 @@ def test_the_csp_is_enforced_and_violations_are_reported(live_server):
         assert page.evaluate("window.__injected") is None
     assert any(r.startswith("script-src") and "refused inline" in r and "/login/" in r for r in reports), reports
     assert any(r.startswith("console: ") for r in reports), reports
+
+
+@pytest.mark.browser
+def test_a_lead_finds_an_overdue_ticket_through_the_overdue_queue(live_server, make_person, make_ticket):
+    """The ladder has escalated an Urgent ticket: the lead opens Tickets → Overdue, reads the
+    badge in words, and the ticket page shows the level and the step taken."""
+    from app.sla import ladder
+
+    agent = make_person("Anil Agent", "Agent", (INTL,))
+    make_person("Lena Lead", "Lead", (INTL,))
+    late = make_ticket(agent, subject="Stranded at the airport", priority="Urgent",
+                       created_at=utcnow() - timedelta(minutes=40))
+    make_ticket(agent, subject="Seat preference", priority="Low", booking_id="DEY-2002")
+    ladder.run_pass(db.session)
+    with chromium_page(live_server) as page:
+        log_in(page, "lena.lead@deyor.test")
+        page.click("text=Tickets")
+        page.click("a:has-text('Overdue')")
+        page.wait_for_url("**/tickets/list/?_flt_0_sla_state=breached*")
+        rows = page.locator("tr:has(a[href*='/tickets/show/'])")
+        assert rows.count() == 1
+        badge = rows.first.locator(".sla-badge")
+        assert re.fullmatch(r"overdue 1\d min", badge.inner_text().strip()), badge.inner_text()
+        assert "label-danger" in badge.get_attribute("class")
+        rows.first.locator("a[href*='/tickets/show/']").first.click()
+        page.wait_for_url(f"**/tickets/show/{late.id}")
+        panel = page.locator("#ticket-sla")
+        assert "Escalation level 1" in panel.inner_text()
+        assert "overdue: leads emailed (level 1)" in panel.inner_text()

@@ -237,7 +237,7 @@ def test_render_blueprint_matches_the_app():
     assert web["healthCheckPath"] == "/health"
     assert "db upgrade" in web["preDeployCommand"] and "setup" in web["preDeployCommand"]
     assert web["startCommand"].startswith("gunicorn run:app")
-    assert worker["startCommand"] == "flask --app run.py outbox run"
+    assert worker["startCommand"] == "flask --app run.py worker run"
     web_env = {var["key"]: var for var in web["envVars"] if "key" in var}
     assert web_env["PROXY_FIX_HOPS"]["value"] == "1"  # Render's one proxy, trusted by the web service only
     # The login rate limit's counts live in the blueprint's Key Value instance, closed to outside.

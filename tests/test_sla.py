@@ -16,6 +16,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import (
     FIRST_RESPONSE,
+    Calendar,
+    CalendarWindow,
+    Holiday,
+    SlaRecompute,
     RESOLUTION,
     Founder,
     Notification,
@@ -24,11 +28,13 @@ from app.models import (
     Ticket,
     TicketEvent,
 )
+from app.models import utcnow
 from app.notifications import sender
 from app.sla import ladder
 from app.sla.defaults import AROUND_THE_CLOCK
 from tests.conftest import DOM, INTL, fresh, team
 from tests.test_notifications import add_ticket
+from tests.test_validation import field_errors, field_errors_summary, flashes
 from tests.test_workflow import post_status
 
 # Thursday 3 December 2026, 10:00 in India (04:30 UTC): inside the Mon–Sat 09:00–19:00 calendar.
@@ -328,3 +334,182 @@ def test_the_list_shows_due_badges_in_words_and_the_page_shows_the_targets(floor
     assert "overdue: leads emailed (level 1)" in show
     assert AROUND_THE_CLOCK in show
     assert calm.id != overdue.id
+
+
+# --- admin: policies and calendars ------------------------------------------------------------
+def _calendar(name: str) -> Calendar:
+    return db.session.scalars(select(Calendar).where(Calendar.name == name)).one()
+
+
+def _counts() -> tuple[int, int, int, int]:
+    db.session.expire_all()
+    return tuple(db.session.scalar(select(func.count()).select_from(model))
+                 for model in (SlaPolicy, Calendar, CalendarWindow, Holiday))
+
+
+@pytest.fixture
+def admin_client(make_person, signed_in):
+    return signed_in(make_person("Ada Admin", "Admin"))
+
+
+@pytest.mark.parametrize("form, field, message", [
+    ({"priority": "Urgent", "first_response_minutes": "0", "resolution_minutes": "60"},
+     "first_response_minutes", "must be more than 0 minutes"),
+    ({"priority": "Urgent", "first_response_minutes": "10", "resolution_minutes": "-5"},
+     "resolution_minutes", "must be more than 0 minutes"),
+    ({"priority": "Urgent", "first_response_minutes": "10", "resolution_minutes": "99999999"},
+     "resolution_minutes", "at most"),
+])
+def test_a_policy_with_a_bad_target_is_refused_naming_the_field(admin_client, form, field, message):
+    before = _counts()
+    data = {**form, "team": str(team(DOM).id), "calendar": str(_calendar(AROUND_THE_CLOCK).id)}
+    response = admin_client.post("/sla-policies/add", data=data)
+    assert any(message in error for error in field_errors(response, field)), response.get_data(as_text=True)[:3000]
+    assert _counts() == before
+
+
+def test_a_second_policy_for_the_same_team_and_priority_is_refused(admin_client):
+    before = _counts()
+    response = admin_client.post("/sla-policies/add", data={
+        "priority": "High", "first_response_minutes": "10", "resolution_minutes": "60",
+        "calendar": str(_calendar(AROUND_THE_CLOCK).id),
+    }, follow_redirects=True)
+    assert any("Priority: there is already a policy" in m for m in flashes(response)), flashes(response)
+    assert _counts() == before
+
+
+def test_a_policy_on_a_calendar_without_working_time_is_refused(admin_client):
+    db.session.add(Calendar(name="Empty", timezone="Asia/Kolkata", around_the_clock=False))
+    db.session.commit()
+    before = _counts()
+    response = admin_client.post("/sla-policies/add", data={
+        "team": str(team(DOM).id), "priority": "High", "first_response_minutes": "10", "resolution_minutes": "60",
+        "calendar": str(_calendar("Empty").id),
+    }, follow_redirects=True)
+    assert any("Calendar has no working time at all" in m for m in flashes(response)), flashes(response)
+    assert _counts() == before
+
+
+def test_an_unknown_time_zone_is_refused(admin_client):
+    before = _counts()
+    response = admin_client.post("/calendars/add", data={"name": "Mars", "timezone": "Mars/Olympus_Mons"})
+    assert any("unknown time zone" in e for e in field_errors(response, "timezone"))
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("start, end, message", [
+    ("19:00", "09:00", "ends before it starts"),
+    ("10:00", "10:00", "ends before it starts"),
+    ("12:00", "14:00", "overlaps the window 09:00–19:00"),
+])
+def test_a_bad_window_is_refused(admin_client, start, end, message):
+    calendar = _calendar("Business hours (IST)")
+    before = _counts()
+    response = admin_client.post(f"/calendar-windows/add?_flt_0_calendar={calendar.id}", data={
+        "calendar": str(calendar.id), "weekday": "0", "start": start, "end": end,
+    }, follow_redirects=True)
+    assert any(message in m for m in flashes(response)), flashes(response)
+    assert _counts() == before
+
+
+def test_a_window_up_to_midnight_is_accepted(admin_client):
+    calendar = _calendar("Business hours (IST)")
+    response = admin_client.post(f"/calendar-windows/add?_flt_0_calendar={calendar.id}", data={
+        "calendar": str(calendar.id), "weekday": "6", "start": "20:00", "end": "00:00",
+    }, follow_redirects=True)
+    assert response.status_code == 200
+    assert _counts()[2] == 7
+
+
+def test_a_holiday_far_outside_the_years_in_use_is_refused(admin_client):
+    calendar = _calendar("Business hours (IST)")
+    before = _counts()
+    response = admin_client.post("/holidays/add", data={
+        "calendar": str(calendar.id), "day": "1999-01-26", "name": "Long ago",
+    }, follow_redirects=True)
+    assert any("Date must be in the years" in m for m in flashes(response)), flashes(response)
+    assert _counts() == before
+
+
+def test_agents_and_leads_cannot_open_the_sla_admin(floor, signed_in):
+    for who in ("agent", "lead"):
+        client = signed_in(floor[who])
+        for path in ("/sla-policies/list/", "/calendars/list/", "/holidays/list/"):
+            response = client.get(path)
+            assert response.status_code in (302, 403, 404), (who, path, response.status_code)
+            assert "Business hours" not in response.get_data(as_text=True)
+
+
+def test_a_policy_change_recomputes_open_tickets(floor, make_ticket, admin_client):
+    with time_machine.travel(T0, tick=False):
+        open_ticket = make_ticket(floor["agent"], priority="Urgent")
+        done = make_ticket(floor["agent"], priority="Urgent", booking_id="DEY-7777")
+        done.status, done.resolution_notes = "Resolved", "Done."
+        db.session.commit()
+    resolved_due = fresh(done).resolve_due_at
+    policy = db.session.scalars(select(SlaPolicy).where(SlaPolicy.priority == "Urgent")).one()
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        response = admin_client.post(f"/sla-policies/edit/{policy.id}", data={
+            "priority": "Urgent", "first_response_minutes": "1", "resolution_minutes": "60",
+            "calendar": str(policy.calendar_id),
+        })
+    assert response.status_code == 302, field_errors_summary(response)
+    assert fresh(open_ticket).first_response_due_at == T0 + timedelta(minutes=1)
+    assert fresh(open_ticket).resolve_due_at == T0 + timedelta(minutes=60)
+    assert fresh(done).resolve_due_at == resolved_due  # resolved tickets keep their record
+
+
+def test_a_big_change_is_queued_for_the_worker_and_done_in_batches(app, floor, make_ticket, monkeypatch):
+    from app.sla import recompute
+
+    with time_machine.travel(T0, tick=False):
+        tickets = [make_ticket(floor["agent"], priority="Medium", booking_id=f"DEY-{n:04d}") for n in range(7)]
+    policy = db.session.scalars(select(SlaPolicy).where(SlaPolicy.priority == "Medium")).one()
+    policy.calendar = _calendar(AROUND_THE_CLOCK)
+    db.session.commit()
+    monkeypatch.setattr(recompute, "INLINE_LIMIT", 3)
+    monkeypatch.setattr(recompute, "BATCH", 3)
+    assert recompute.request(None, "Medium") == 0  # queued, nothing done in the request
+    assert {fresh(t).resolve_due_at for t in tickets} != {T0 + timedelta(hours=24)}
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        assert recompute.run_pending(db.session, batches=1) == 3
+        assert recompute.run_pending(db.session) == 4
+    assert {fresh(t).resolve_due_at for t in tickets} == {T0 + timedelta(hours=24)}
+    assert db.session.scalar(select(func.count()).select_from(SlaRecompute).where(SlaRecompute.done_at.is_(None))) == 0
+
+
+# --- the worker ----------------------------------------------------------------------------------
+class StopAfter:
+    """A stop signal that arrives after `n` looks (SIGTERM in the middle of a backlog)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def is_set(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_a_stopping_worker_sends_the_email_in_flight_and_hands_back_the_rest(floor, make_ticket, mail_to_smtp):
+    from app.models import PENDING, SENT
+
+    tickets = [make_ticket(floor["agent"], assignees=[floor["other"]], booking_id=f"DEY-{n:04d}") for n in range(4)]
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 4
+    # The loop looks once before claiming and once before each email: stop after two emails.
+    outcome = sender.flush(stop=StopAfter(3))
+    assert outcome == {SENT: 2}
+    db.session.expire_all()
+    states = sorted((n.state, n.locked_by) for n in db.session.query(Notification))
+    assert states == [(PENDING, None), (PENDING, None), (SENT, None), (SENT, None)]
+    assert len(mail_to_smtp.messages) == 2
+    assert sender.flush() == {SENT: 2}  # the next worker sends the rest at once, each once
+    assert len({m.message["Message-ID"] for m in mail_to_smtp.messages}) == 4 == len(tickets)
+
+
+def test_one_worker_turn_sends_the_ladders_emails(app, floor, make_ticket, mail_to_smtp):
+    from app import worker
+
+    make_ticket(floor["agent"], priority="Urgent", created_at=utcnow() - timedelta(hours=1))
+    worker.turn(app)
+    subjects = [str(m.message["Subject"]) for m in mail_to_smtp.messages]
+    assert any("] OVERDUE · FOUNDERS" in s or "] OVERDUE " in s for s in subjects), subjects

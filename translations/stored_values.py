@@ -10,6 +10,6 @@ def N_(message: str) -> str:
     return message
 
 
-STATUSES = [N_("Open"), N_("In Progress"), N_("Resolved")]
+STATUSES = [N_("Open"), N_("In Progress"), N_("Waiting"), N_("Resolved")]
 PRIORITIES = [N_("Low"), N_("Medium"), N_("High"), N_("Urgent")]
 HISTORY_FIELDS = [N_("Created"), N_("Status"), N_("Assignees")]

@@ -29,6 +29,7 @@ from .sla import (
     CalendarWindow,
     Holiday,
     SlaPolicy,
+    SlaRecompute,
     SlaStep,
 )
 from .people import Founder, Person, Team, person_team
@@ -83,6 +84,7 @@ __all__ = [
     "CalendarWindow",
     "Holiday",
     "SlaPolicy",
+    "SlaRecompute",
     "SlaStep",
     "Team",
     "Ticket",

@@ -123,3 +123,16 @@ class SlaStep(Model):
     cycle = Column(Integer, nullable=False, default=1)  # the resolution clock: 1, then +1 per reopen
     due_at = Column(DateTime, nullable=False)  # when the step was due
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class SlaRecompute(Model):
+    """A pending re-computation of open tickets' SLA columns after a policy or calendar change:
+    the worker takes it in batches (`after_id` is its progress), so the admin's request is quick."""
+
+    __tablename__ = "sla_recompute"
+    id = Column(Integer, primary_key=True)
+    team_id = Column(Integer, nullable=True)  # None: every team
+    priority = Column(String(10), nullable=True)  # None: every priority
+    after_id = Column(Integer, nullable=False, default=0)
+    requested_at = Column(DateTime, nullable=False, default=utcnow)
+    done_at = Column(DateTime, nullable=True)

@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import STATUS_RESOLVED, Ticket, utcnow
+from ..extensions import db
+from ..models import STATUS_RESOLVED, SlaRecompute, Ticket, utcnow
 from .service import computed, policy_for, targets_of, taken_steps
 
 BATCH = 500
+INLINE_LIMIT = 1000  # open tickets a change may touch before the worker takes it over
 _COLUMNS = ("first_response_due_at", "resolve_due_at", "escalation_at", "sla_state")
 
 
@@ -29,12 +31,13 @@ def _open(team_id: Optional[int], priority: Optional[str]):
 
 
 def batch(session: Session, team_id: Optional[int] = None, priority: Optional[str] = None, after: int = 0,
-          size: int = BATCH, now: Optional[datetime] = None) -> tuple[int, int]:
-    """Recompute up to `size` open tickets with id > `after`; commit; return (count, last id)."""
+          size: Optional[int] = None, now: Optional[datetime] = None, commit: bool = True) -> tuple[int, int]:
+    """Recompute up to `size` (BATCH) open tickets with id > `after`; return (count, last id)."""
     now = now or utcnow()
+    size = size or BATCH
     tickets = session.scalars(_open(team_id, priority).where(Ticket.id > after).order_by(Ticket.id).limit(size)).all()
     if not tickets:
-        return 0, after
+        return 0, after  # (nothing written; the caller's transaction goes on)
     targets_by_key = {}
     taken = taken_steps(session, [t.id for t in tickets])
     table = Ticket.__table__
@@ -49,7 +52,8 @@ def batch(session: Session, team_id: Optional[int] = None, priority: Optional[st
         values = computed(ticket, targets_by_key[key], now, taken.get(ticket.id, set()))
         rows.append({"b_id": ticket.id, **{f"b_{name}": values[name] for name in _COLUMNS}})
     session.connection().execute(write, rows)
-    session.commit()
+    if commit:
+        session.commit()
     return len(tickets), tickets[-1].id
 
 
@@ -60,3 +64,40 @@ def all_open(session: Session, team_id: Optional[int] = None, priority: Optional
         total += count
         if count < BATCH:
             return total
+
+
+def request(team_id: Optional[int], priority: Optional[str], session: Optional[Session] = None) -> int:
+    """After a change: recompute now when few open tickets are concerned, else queue it for the
+    worker. Returns how many were recomputed now (0 when queued)."""
+    session = session or db.session
+    count = session.scalar(select(func.count()).select_from(_open(team_id, priority).subquery()))
+    if count <= INLINE_LIMIT:
+        return all_open(session, team_id, priority)
+    session.add(SlaRecompute(team_id=team_id, priority=priority, after_id=0, requested_at=utcnow()))
+    session.commit()
+    return 0
+
+
+def run_pending(session: Session, stop=None, batches: int = 20) -> int:
+    """The worker's share: up to `batches` batches of queued re-computations; returns tickets done.
+    A job is claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so two workers never share one."""
+    done = 0
+    for _ in range(batches):
+        if stop is not None and stop.is_set():
+            break
+        query = select(SlaRecompute).where(SlaRecompute.done_at.is_(None)).order_by(SlaRecompute.id).limit(1)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        job = session.scalars(query).first()
+        if job is None:
+            session.commit()
+            break
+        job_id, team_id, priority, after = job.id, job.team_id, job.priority, job.after_id
+        count, last = batch(session, team_id, priority, after, commit=False)  # one transaction with the job
+        session.execute(
+            update(SlaRecompute).where(SlaRecompute.id == job_id)
+            .values(after_id=last, done_at=utcnow() if count < BATCH else None)
+        )
+        session.commit()
+        done += count
+    return done

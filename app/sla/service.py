@@ -36,20 +36,25 @@ from .clock import DueTimes, Step, Targets, TicketClock, due_times, ladder, next
 _CALENDARS: dict[tuple[int, int], WorkingCalendar] = {}
 
 
+def build_working_calendar(calendar: Calendar, windows=None) -> WorkingCalendar:
+    """The calculator's view of a stored calendar (`windows`: instead of the stored ones)."""
+    spans: dict[int, list[tuple[time, time]]] = {}
+    for window in calendar.windows if windows is None else windows:
+        spans.setdefault(window.weekday, []).append((window.start, window.end))
+    return WorkingCalendar(
+        timezone=calendar.timezone,
+        windows={day: tuple(found) for day, found in spans.items()},
+        holidays=frozenset(h.day for h in calendar.holidays),
+        around_the_clock=bool(calendar.around_the_clock),
+    )
+
+
 def working_calendar(calendar: Calendar) -> WorkingCalendar:
-    """The calculator's view of a stored calendar, cached per process by (id, version)."""
+    """build_working_calendar, cached per process by (id, version)."""
     key = (calendar.id, calendar.version)
     found = _CALENDARS.get(key)
     if found is None:
-        windows: dict[int, list[tuple[time, time]]] = {}
-        for window in calendar.windows:
-            windows.setdefault(window.weekday, []).append((window.start, window.end))
-        found = WorkingCalendar(
-            timezone=calendar.timezone,
-            windows={day: tuple(spans) for day, spans in windows.items()},
-            holidays=frozenset(h.day for h in calendar.holidays),
-            around_the_clock=calendar.around_the_clock,
-        )
+        found = build_working_calendar(calendar)
         if len(_CALENDARS) > 64:
             _CALENDARS.clear()
         _CALENDARS[key] = found

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from .admin import FounderModelView, TeamModelView
 from .comments import CommentModelView
 from .notifications import NotificationModelView
+from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
 
 
@@ -21,6 +22,15 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_link(
         "New ticket", label=_l("New ticket"), href="/tickets/add", icon="fa-plus", category="Tickets",
     )
+    # Queues over the list's own filters (sla_state is kept current by the ladder).
+    appbuilder.add_link(
+        "Overdue", label=_l("Overdue"), href="/tickets/list/?_flt_0_sla_state=breached&_oc_TicketModelView=due&_od_TicketModelView=asc",
+        icon="fa-exclamation-triangle", category="Tickets",
+    )
+    appbuilder.add_link(
+        "Due soon", label=_l("Due soon"), href="/tickets/list/?_flt_0_sla_state=due_soon&_oc_TicketModelView=due&_od_TicketModelView=asc",
+        icon="fa-clock-o", category="Tickets",
+    )
     appbuilder.add_view(
         CommentModelView, "Comments", label=_l("Comments"), icon="fa-comments", category="Tickets",
     )
@@ -30,6 +40,11 @@ def register_views(appbuilder: AppBuilder) -> None:
     )
     appbuilder.add_view(TeamModelView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="Admin")
     appbuilder.add_view(FounderModelView, "Founders", label=_l("Founders"), icon="fa-star", category="Admin")
+    appbuilder.add_view(SlaPolicyView, "SLA policies", label=_l("SLA policies"), icon="fa-hourglass-half",
+                        category="Admin")
+    appbuilder.add_view(CalendarView, "Calendars", label=_l("Calendars"), icon="fa-calendar", category="Admin")
+    appbuilder.add_view_no_menu(CalendarWindowView)
+    appbuilder.add_view_no_menu(HolidayView)
     appbuilder.add_view(
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )

@@ -1,7 +1,7 @@
 """Service levels: calendars, policies, the ladder's steps, the ticket's SLA fields, status Waiting
 
 calendar, calendar_window, holiday: working time. sla_policy: targets per team (or default)
-and priority. sla_step: one row per ladder step taken (unique per ticket, target, step and
+and priority. sla_recompute: pending re-computations after a policy or calendar change. sla_step: one row per ladder step taken (unique per ticket, target, step and
 resolution clock). ticket: due times, state, escalation level and the ladder's next instant
 (escalation_at, a partial index: the scheduler's scan). Status 'Waiting' joins the workflow.
 
@@ -91,6 +91,16 @@ def upgrade():
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("ticket_id", "target", "step", "cycle", name="uq_sla_step_once"),
     )
+    op.create_table(
+        "sla_recompute",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("priority", sa.String(length=10), nullable=True),
+        sa.Column("after_id", sa.Integer(), nullable=False),
+        sa.Column("requested_at", sa.DateTime(), nullable=False),
+        sa.Column("done_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_response_due_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("first_responded_at", sa.DateTime(), nullable=True))
@@ -126,6 +136,7 @@ def downgrade():
             "first_responded_at", "first_response_due_at",
         ):
             batch_op.drop_column(column)
+    op.drop_table("sla_recompute")
     op.drop_table("sla_step")
     op.drop_index("uq_sla_policy_team_priority", table_name="sla_policy")
     op.drop_table("sla_policy")
