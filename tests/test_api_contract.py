@@ -214,7 +214,7 @@ def test_openapi_document_describes_our_resources(app, world):
     ticket_put = _body_schema(spec, "/api/v1/ticket/{pk}", "put")
     assert ticket_put["properties"]["team"]["type"] == "integer"
     assert ticket_put["properties"]["assignees"]["items"]["type"] == "integer"
-    assert {"Open", "In Progress", "Resolved"} == set(ticket_put["properties"]["status"]["enum"])
+    assert {"Open", "In Progress", "Waiting", "Resolved"} == set(ticket_put["properties"]["status"]["enum"])
 
     comment_post = _body_schema(spec, "/api/v1/comment/", "post")
     assert set(comment_post["required"]) == {"ticket", "body"}
