@@ -7,11 +7,8 @@ from flask import current_app
 from marshmallow import ValidationError, fields
 from sqlalchemy import select
 
+from ..limits import INT64
 from ..tickets.validation import InvalidValue
-
-
-# Ids and numbers must fit a BIGINT: beyond it SQLite raises OverflowError, PostgreSQL an error.
-INT64 = 2 ** 63
 
 
 class DomainString(fields.String):
