@@ -61,7 +61,10 @@ FAB_CREATE_DB = False
 FAB_UPDATE_PERMS = _bool("FAB_UPDATE_PERMS", False)
 FAB_ADD_SECURITY_API = True
 FAB_API_MAX_PAGE_SIZE = 100
-FAB_API_SWAGGER_UI = True  # /swagger/v1 and /api/v1/_openapi, for logged-in admins
+# FAB's OpenAPI views would document any version and its menu API: the app serves its own
+# /api/v1/_openapi (exactly the registered APIs) and Swagger UI at /swagger/v1, for admins.
+FAB_ADD_OPENAPI_VIEWS = False
+FAB_ADD_MENU_API = False  # /api/v1/menu/, the menu as JSON: no client of ours needs it
 AUTH_TYPE = AUTH_DB
 AUTH_ROLE_ADMIN = "Admin"
 AUTH_ROLE_PUBLIC = "Public"

@@ -10,6 +10,7 @@ from flask_appbuilder.actions import action
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
 from flask_appbuilder.security.sqla.apis import (
     GroupApi, PermissionApi, PermissionViewMenuApi, RoleApi, UserApi, ViewMenuApi,
 )
@@ -27,6 +28,7 @@ from wtforms.validators import DataRequired, EqualTo, StopValidation, Validation
 
 from . import credentials
 from .api.base import NoDatabaseTextInErrors
+from .api.contract import ContractApi
 from .forms_util import rule
 from .models import Person
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
@@ -256,28 +258,68 @@ class SignInView(AuthDBView):
 # FAB's security APIs (admin only): same names, so the same permissions. Database errors
 # never reach the client as SQL. People are written through /api/v1/member/ only, which
 # applies the app's rules (email, password policy, roles); FAB's user API stays read-only.
-class RoleApi(NoDatabaseTextInErrors, RoleApi):
+# Like our own APIs (ContractApi): Bearer tokens only, integer ids in every route, and an
+# OpenAPI description of what they really answer.
+class RoleApi(NoDatabaseTextInErrors, ContractApi, RoleApi):
     pass
 
 
-class GroupApi(NoDatabaseTextInErrors, GroupApi):
+class GroupApi(NoDatabaseTextInErrors, ContractApi, GroupApi):
     pass
 
 
-class PermissionApi(NoDatabaseTextInErrors, PermissionApi):
+class PermissionApi(NoDatabaseTextInErrors, ContractApi, PermissionApi):
     pass
 
 
-class ViewMenuApi(NoDatabaseTextInErrors, ViewMenuApi):
+class ViewMenuApi(NoDatabaseTextInErrors, ContractApi, ViewMenuApi):
     pass
 
 
-class PermissionViewMenuApi(NoDatabaseTextInErrors, PermissionViewMenuApi):
+class PermissionViewMenuApi(NoDatabaseTextInErrors, ContractApi, PermissionViewMenuApi):
     pass
 
 
-class UserApi(NoDatabaseTextInErrors, UserApi):
+class UserApi(NoDatabaseTextInErrors, ContractApi, UserApi):
     include_route_methods = {"get", "get_list", "info"}
+
+
+_TOKENS = {"type": "object", "required": ["access_token"], "properties": {
+    "access_token": {"type": "string", "description": "Send as `Authorization: Bearer <token>`"},
+    "refresh_token": {"type": "string", "description": "Only when `refresh` was true"},
+}}
+
+
+class SecurityApi(ContractApi, FabSecurityApi):
+    """FAB's JWT login and refresh, documented as served: database logins only, a JWT (API keys
+    are not enabled), and the login rate limit's 429."""
+
+    extra_responses = {"post": {"429": "Too many attempts"}}
+    openapi_spec_methods = {
+        "login": {"post": {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["username", "password", "provider"], "additionalProperties": False,
+                "properties": {
+                    "username": {"type": "string", "description": "The person's email"},
+                    "password": {"type": "string", "format": "password"},
+                    "provider": {"type": "string", "enum": ["db"]},
+                    "refresh": {"type": "boolean", "description": "Also return a refresh token"},
+                },
+            }}}},
+            "responses": {
+                "200": {"description": "Logged in", "content": {"application/json": {"schema": _TOKENS}}},
+                "400": {"$ref": "#/components/responses/400"},  # not a login body
+                "401": {"$ref": "#/components/responses/401"},  # wrong email or password, or inactive
+                "500": {"$ref": "#/components/responses/500"},
+            },
+        }},
+    }
+
+    def add_apispec_components(self, api_spec) -> None:
+        super().add_apispec_components(api_spec)
+        jwt_scheme = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        api_spec.components.security_scheme("jwt", jwt_scheme)
+        api_spec.components.security_scheme("jwt_refresh", jwt_scheme)
 
 
 def fab_password_complexity(password: str) -> None:
@@ -295,6 +337,7 @@ class DeyorSecurityManager(SecurityManager):
     userinfoeditview = PersonInfoEditView
     resetmypasswordview = OwnPasswordView
     resetpasswordview = PersonPasswordView
+    security_api = SecurityApi
     role_api = RoleApi
     group_api = GroupApi
     permission_api = PermissionApi
@@ -344,12 +387,17 @@ class DeyorSecurityManager(SecurityManager):
                                 hashed_password=hashed_password, groups=groups, commit=commit)
 
     def create_jwt_manager(self, app):
-        """A malformed or forged token is 'not authorized' (401), not FAB's 422."""
+        """A missing, malformed, forged, expired or revoked token is 'not authorized' (401, not
+        FAB's 422), with the `message` every other error answer has (not Flask-JWT's `msg`)."""
         manager = super().create_jwt_manager(app)
 
-        @manager.invalid_token_loader
-        def _invalid_token(reason: str):
+        def _not_authorized(*args):
             return jsonify(message="Not authorized"), 401
+
+        for loader in (manager.invalid_token_loader, manager.unauthorized_loader, manager.expired_token_loader,
+                       manager.revoked_token_loader, manager.needs_fresh_token_loader,
+                       manager.user_lookup_error_loader, manager.token_verification_failed_loader):
+            loader(_not_authorized)
 
         # Each token carries the credentials version it was issued under (load_user_jwt).
         manager.additional_claims_loader(credentials.token_claims)

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 
 from .admin import FounderApi, MemberApi, NotificationApi, TeamApi
+from .openapi import OpenApi, SwaggerView
 from .tickets import CommentApi, TicketApi
 
 
 def register_apis(appbuilder: AppBuilder) -> None:
-    for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi):
+    for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi, OpenApi):
         appbuilder.add_api(api)
+    appbuilder.add_view_no_menu(SwaggerView)

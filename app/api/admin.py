@@ -29,7 +29,7 @@ class SimpleCrudApi(DomainApi):
             item = self.model(**self._prepare(data))
             self.datamodel.session.add(item)
             self.commit()
-            return self.response(201, id=item.id, result=self.schema.dump(item))
+            return self.response(201, id=item.id, result=self.result(item))
 
         return self.handle(create)
 
@@ -43,7 +43,7 @@ class SimpleCrudApi(DomainApi):
             for name, value in self._prepare(data).items():
                 setattr(item, name, value)
             self.commit()
-            return self.response(200, id=item.id, result=self.schema.dump(item))
+            return self.response(200, id=item.id, result=self.result(item))
 
         return self.handle(update)
 

@@ -1,12 +1,11 @@
 """What every REST API of ours shares: JSON bodies only, errors that name the field and
-never expose internals, capped pages, and row-scoped relation choices in `_info`."""
+never expose internals, capped pages, row-scoped relation choices in `_info`, and (ContractApi)
+an OpenAPI description that says what the server does."""
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-import prison
 from flask import request
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.exceptions import ApplyFilterException
@@ -14,10 +13,11 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .fields import INT64, RelatedId
+from ..limits import MAX_PAGE_SIZE
+from .contract import ContractApi
+from .fields import RelatedId
 
 log = logging.getLogger(__name__)
-MAX_PAGE = 10 ** 6
 CONFLICT = "This item was changed by someone else meanwhile; reload it and apply your change again."
 
 
@@ -60,10 +60,23 @@ class NoDatabaseTextInErrors:
         return self._refused_by_the_database(super().delete_headless, pk)
 
 
-class DomainApi(NoDatabaseTextInErrors, ModelRestApi):
-    allow_browser_login = False  # Bearer tokens only: no cookie-authorised cross-site writes
-    max_page_size = 100
+class DomainApi(NoDatabaseTextInErrors, ContractApi, ModelRestApi):
+    max_page_size = MAX_PAGE_SIZE
     page_size = 25
+
+    # --- what a create or an update answers: the row as GET shows it ---------------------------
+    def result(self, item) -> dict:
+        return self.show_model_schema.dump(item)
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        for method, operation in operations.items():
+            if method in ("post", "put"):
+                for response in operation.get("responses", {}).values():
+                    properties = response.get("content", {}).get("application/json", {}).get("schema", {}).get(
+                        "properties", {})
+                    if "result" in properties:
+                        properties["result"] = {"$ref": f"#/components/schemas/{self.show_model_schema_name}"}
 
     # --- helpers for subclasses -----------------------------------------------------
     @staticmethod
@@ -101,72 +114,6 @@ class DomainApi(NoDatabaseTextInErrors, ModelRestApi):
         except StaleDataError:  # a flush before the commit met a newer version
             self.datamodel.session.rollback()
             return self.response(409, message=CONFLICT)
-
-    # --- a `q` that is rison but not an object, or that crashes the rison parser itself
-    # (`1e 5` raises ValueError, which FAB does not catch), would answer 500 ------------
-    def create_blueprint(self, appbuilder, *args, **kwargs):
-        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
-        blueprint.before_request(self._refuse_non_object_q)
-        return blueprint
-
-    def _refuse_non_object_q(self):
-        pk = (request.view_args or {}).get("pk")
-        if pk is not None:
-            try:
-                number = int(pk)
-            except (TypeError, ValueError):
-                number = None  # FAB answers 404 itself
-            if number is not None and not -INT64 <= number < INT64:
-                return self.response_404()
-        raw = request.args.get("q")
-        if raw is None:
-            return None
-        try:
-            value = prison.loads(raw)
-        except prison.decoder.ParserException:  # FAB answers these itself (400), or reads JSON
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                return None
-        except Exception:
-            return self.response_400(message="Not a valid rison argument")
-        if not isinstance(value, dict):
-            return self.response_400(message="q must be a rison object, e.g. (page:0,page_size:25)")
-        problem = _bad_number(value)
-        if problem:
-            return self.response_400(message=problem)
-        return None
-
-    # --- the OpenAPI document: what the server really answers --------------------------------
-    extra_responses: dict = {}  # {"post": {"404": "Not found"}} for a subclass's own answers
-
-    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
-        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
-            for status in [key for key in responses if not isinstance(key, str)]:
-                responses[str(status)] = responses.pop(status)  # YAML docstrings give int keys
-            if operation.get("security"):
-                responses.setdefault("401", {"$ref": "#/components/responses/401"})
-                responses.setdefault("403", {"$ref": "#/components/responses/403"})
-            if method == "put":
-                responses.setdefault("409", _message_response("Changed by someone else meanwhile"))
-            for status, description in self.extra_responses.get(method, {}).items():
-                responses.setdefault(status, _message_response(description))
-            if "422" in responses:
-                responses["422"] = _FIELD_ERRORS
-            for response in responses.values():
-                properties = (
-                    response.get("content", {}).get("application/json", {}).get("schema", {}).get("properties", {})
-                )
-                # FAB's docstrings type ids as strings and `_info` columns as an object.
-                if properties.get("id", {}).get("type") == "string":
-                    properties["id"]["type"] = "integer"
-                if properties.get("ids", {}).get("items", {}).get("type") == "string":
-                    properties["ids"]["items"]["type"] = "integer"
-                for key in ("add_columns", "edit_columns"):
-                    if key in properties:
-                        properties[key] = {"type": "array", "items": {"type": "object"}}
 
     # --- a filter value that does not fit its column (text for a date, a list for an id…)
     # makes the database or FAB's filter raise: that is the client's mistake, not a 500 ----
@@ -206,40 +153,3 @@ class DomainApi(NoDatabaseTextInErrors, ModelRestApi):
             info["values"] = [{"id": row.id, "value": str(row)} for row in rows]
         return info
 
-
-def _message_response(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"message": {"type": "string"}},
-        }}},
-    }
-
-
-_FIELD_ERRORS = {
-    "description": "Invalid input: a message, or the errors of each field",
-    "content": {"application/json": {"schema": {
-        "type": "object",
-        "properties": {"message": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
-    }}},
-}
-
-
-def _bad_number(value: Any) -> str:
-    """A `page`/`page_size` out of range or an integer beyond 64 bits anywhere in `q`, else ''."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in ("page", "page_size") and isinstance(item, int) and not isinstance(item, bool) \
-                    and not 0 <= item <= MAX_PAGE:
-                return f"{key} must be between 0 and {MAX_PAGE}"
-            problem = _bad_number(item)
-            if problem:
-                return problem
-    elif isinstance(value, list):
-        for item in value:
-            problem = _bad_number(item)
-            if problem:
-                return problem
-    elif isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
-        return "A number in q is too large"
-    return ""

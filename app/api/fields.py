@@ -1,17 +1,43 @@
 """Marshmallow fields that apply the domain's validation rules (the same as the forms')."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from flask import current_app
 from marshmallow import ValidationError, fields
 from sqlalchemy import select
 
+from ..limits import INT64
 from ..tickets.validation import InvalidValue
 
 
-# Ids and numbers must fit a BIGINT: beyond it SQLite raises OverflowError, PostgreSQL an error.
-INT64 = 2 ** 63
+def parse_utc(text: Any) -> datetime:
+    """An ISO 8601 time with an offset (`Z`, `+05:30`) or without one (then it is UTC), as the
+    naive UTC the database stores. ValueError or TypeError when it is not one."""
+    if not isinstance(text, str):
+        raise TypeError("not a string")
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+class UtcDateTime(fields.DateTime):
+    """A time in UTC with its offset (RFC 3339, `2026-12-03T07:53:01.329547+00:00`): stored naive
+    UTC, so a naive value is UTC. Read with or without an offset (without: UTC)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return aware.isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_utc(value)
+        except (TypeError, ValueError) as exc:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from exc
 
 
 class DomainString(fields.String):

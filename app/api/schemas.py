@@ -7,7 +7,8 @@ from ..models import PRIORITIES, STATUSES, Person, Team, Ticket
 from ..tickets import validation as v
 from ..tickets.people import assignable_clause
 from ..tickets.visibility import current_person, visible_tickets_clause
-from .fields import INT64, DomainString, RelatedId, RelatedIdList
+from ..limits import INT64
+from .fields import DomainString, RelatedId, RelatedIdList
 
 MAX_TEAMS = 50
 SERVER_SET = ("id", "created_by", "created_at", "updated_at", "resolved_at", "resolved_by", "author")

@@ -54,7 +54,7 @@ class TicketApi(DomainApi):
             ticket = Ticket(status="Open", **data)
             self.datamodel.session.add(ticket)
             self.commit()
-            return self.response(201, id=ticket.id, result=self.add_model_schema.dump(ticket))
+            return self.response(201, id=ticket.id, result=self.result(ticket))
 
         return self.handle(create)
 
@@ -76,7 +76,7 @@ class TicketApi(DomainApi):
             if not move_out_of_sight and not still_visible_after_change(ticket, current_person()):
                 raise ApiError(422, {"move_out_of_sight": [OUT_OF_SIGHT]})
             self.commit()
-            return self.response(200, id=ticket.id, result=self.edit_model_schema.dump(ticket))
+            return self.response(200, id=ticket.id, result=self.result(ticket))
 
         return self.handle(update)
 
@@ -133,6 +133,6 @@ class CommentApi(DomainApi):
             comment = Comment(author=current_person(), **data)
             self.datamodel.session.add(comment)
             self.commit()
-            return self.response(201, id=comment.id, result=self.add_model_schema.dump(comment))
+            return self.response(201, id=comment.id, result=self.result(comment))
 
         return self.handle(create)

@@ -10,9 +10,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
-MAX_PAGE_SIZE = 100  # the same cap as the REST API's page_size
-MAX_PAGE = 10 ** 6
-INT64 = 2 ** 63  # primary keys are integers of at most 64 bits
+from ..limits import INT64, MAX_PAGE, MAX_PAGE_SIZE
+
 # FAB finds its list arguments anywhere in a key (re.findall("page_(.*)", key)): so do we.
 _LIST_ARG = re.compile(r"(?P<kind>_oc|_od|psize|page)_(?P<view>.*)")
 
@@ -38,8 +37,10 @@ def sanitize_list_args():
     column kept only when the named view lists it as sortable (FAB sorted users by password
     hash when asked); anything that is not a number is dropped (the view's default). A `<pk>` in
     the path beyond 64 bits is no row: 404, not an integer overflow in the database."""
-    pk = (request.view_args or {}).get("pk")
-    if isinstance(pk, str) and pk.lstrip("-").isdigit() and not -INT64 <= int(pk) < INT64:
+    pk = (request.view_args or {}).get("pk")  # a string, or an int from an `<int:pk>` route
+    if isinstance(pk, str) and pk.lstrip("-").isdigit():
+        pk = int(pk)
+    if isinstance(pk, int) and not -INT64 <= pk < INT64:
         abort(404)
     if not any(_LIST_ARG.search(key) for key in request.args):
         return
