@@ -33,6 +33,7 @@ from app.notifications import sender
 from app.sla import ladder
 from app.sla.defaults import AROUND_THE_CLOCK
 from tests.conftest import DOM, INTL, fresh, team
+from tests.test_api import api_for, token_for  # noqa: F401 (fixtures)
 from tests.test_notifications import add_ticket
 from tests.test_validation import field_errors, field_errors_summary, flashes
 from tests.test_workflow import post_status
@@ -513,3 +514,21 @@ def test_one_worker_turn_sends_the_ladders_emails(app, floor, make_ticket, mail_
     worker.turn(app)
     subjects = [str(m.message["Subject"]) for m in mail_to_smtp.messages]
     assert any("] OVERDUE · FOUNDERS" in s or "] OVERDUE " in s for s in subjects), subjects
+
+
+# --- the API ----------------------------------------------------------------------------------
+def test_the_api_shows_the_sla_fields_with_offsets_and_never_takes_them(floor, make_ticket, api_for):
+    with time_machine.travel(T0, tick=False):
+        ticket = make_ticket(floor["agent"], priority="Urgent")
+    run_ladder(T0 + timedelta(minutes=31))
+    api = api_for(floor["lead"])
+    shown = api.get(f"/api/v1/ticket/{ticket.id}").json["result"]
+    assert shown["first_response_due_at"] == "2026-12-03T05:00:00+00:00"
+    assert shown["sla_state"] == "breached" and shown["escalation_level"] == 1
+    assert shown["first_responded_at"] is None
+    listed = api.get("/api/v1/ticket/", q={"filters": [{"col": "sla_state", "opr": "eq", "value": "breached"}]})
+    assert listed.status_code == 200, listed.json
+    assert [row["id"] for row in listed.json["result"]] == [ticket.id]
+    refused = api.put(f"/api/v1/ticket/{ticket.id}", {"escalation_level": 0, "version": shown["version"]})
+    assert refused.status_code in (400, 422), refused.json
+    assert fresh(ticket).escalation_level == 1

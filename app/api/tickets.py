@@ -31,15 +31,20 @@ class TicketApi(DomainApi):
         "id", "subject", "booking_id", "team.id", "team.name", "priority", "status",
         "assignees.id", "assignees.first_name", "assignees.last_name", "created_by.id",
         "created_at", "updated_at", "resolved_at", "version",
+        # Service level, computed by the server (read-only: not in the POST/PUT schemas).
+        "first_response_due_at", "first_responded_at", "resolve_due_at", "sla_state", "escalation_level",
     ]
     show_columns = list_columns + [
         "description", "customer_name", "customer_contact", "notify_emails", "resolution_notes",
         "resolved_by.id", "created_by.first_name", "created_by.last_name",
     ]
-    order_columns = ["id", "subject", "booking_id", "priority", "status", "created_at", "updated_at", "resolved_at"]
+    order_columns = [
+        "id", "subject", "booking_id", "priority", "status", "created_at", "updated_at", "resolved_at",
+        "resolve_due_at",
+    ]
     search_columns = [
         "subject", "booking_id", "team", "status", "priority", "assignees", "created_by",
-        "created_at", "updated_at", "resolved_at",
+        "created_at", "updated_at", "resolved_at", "sla_state", "escalation_level", "resolve_due_at",
     ]
     # q=(filters:!((col:subject,opr:search,value:goa))) searches the same five fields as the list page.
     search_filters = {"subject": [TicketSearchFilter]}
