@@ -242,7 +242,7 @@ def test_the_ladder_warns_escalates_to_leads_then_founders_each_once(app, floor,
     overdue = next(m.message for m in mail_to_smtp.messages if "] OVERDUE Refund" in str(m.message["Subject"]))
     assert str(overdue["Subject"]).startswith(f"[ESC-{ticket.id}][Urgent] OVERDUE ")
     assert overdue["In-Reply-To"]  # threaded under the creation email
-    assert "level 1" in overdue.get_body(("plain",)).get_content()
+    assert "Escalated to the team leads (level 1)" in overdue.get_body(("plain",)).get_content()
     history = db.session.scalars(select(TicketEvent.new_value).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.field == "sla")).all()
     assert sorted(history) == sorted(["due_soon", "overdue", "founders"] * 2)
@@ -532,3 +532,20 @@ def test_the_api_shows_the_sla_fields_with_offsets_and_never_takes_them(floor, m
     refused = api.put(f"/api/v1/ticket/{ticket.id}", {"escalation_level": 0, "version": shown["version"]})
     assert refused.status_code in (400, 422), refused.json
     assert fresh(ticket).escalation_level == 1
+
+
+def test_clocks_reaching_a_rung_together_make_one_email(floor, make_ticket, mail_to_smtp):
+    with time_machine.travel(T0, tick=False):
+        ticket = make_ticket(floor["agent"], assignees=[floor["other"]], priority="Urgent")
+    sender.flush()
+    mail_to_smtp.clear()
+    # Nobody looked for nine hours (the worker was down): every step of both clocks is due.
+    assert run_ladder(T0 + timedelta(hours=9)) == 6
+    sender.flush()
+    subjects = sorted(str(m.message["Subject"]).split("]")[2].split(" Refund")[0].strip() for m in mail_to_smtp.messages)
+    assert subjects == ["DUE SOON", "OVERDUE", "OVERDUE · FOUNDERS"]
+    overdue = next(m.message for m in mail_to_smtp.messages if "] OVERDUE Refund" in str(m.message["Subject"]))
+    text = overdue.get_body(("plain",)).get_content()
+    assert "First response: due at 03 Dec 2026 10:30 IST" in text
+    assert "Resolution: due at 03 Dec 2026 14:00 IST" in text
+    assert fresh(ticket).escalation_level == 2

@@ -45,6 +45,7 @@ from .service import evaluate, targets_of, taken_steps
 
 log = logging.getLogger(__name__)
 BATCH = 500
+LADDER_ORDER = ("due_soon", "overdue", "founders")
 SUBJECT_FLAGS = {"due_soon": "DUE SOON", "overdue": "OVERDUE", "founders": "OVERDUE · FOUNDERS"}
 
 
@@ -99,21 +100,23 @@ def _insert_step(session: Session, ticket: Ticket, step: Step) -> bool:
     return result.rowcount == 1
 
 
-def _email(context: PassContext, ticket: Ticket, step: Step, due_at: datetime) -> Optional[Notification]:
+def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[str, datetime]]) -> Optional[Notification]:
+    """One email for one rung, naming every clock that reached it in this pass (a ticket whose
+    first response and resolution breach together gets one OVERDUE email, not two)."""
     who = recipients.for_ladder_step(
-        step.step,
+        step,
         recipients.active_emails(ticket.assignees),
         context.leads_of(ticket.team_id),
         context.founders,
         split_email_list(current_app.config["NOTIFY_EMAILS"]),
     )
     if not who:
-        log.warning("ESC-%s %s %s: nobody to notify", ticket.id, step.target, step.step)
+        log.warning("ESC-%s %s: nobody to notify", ticket.id, step)
         return None
-    event = f"sla_{step.step}"
+    event = f"sla_{step}"
     message = messages.render(
-        ticket, event, template="sla", flag=SUBJECT_FLAGS[step.step], step=step,
-        first_response=step.target == FIRST_RESPONSE, step_due=display_time(due_at),
+        ticket, event, template="sla", flag=SUBJECT_FLAGS[step], step=step,
+        clocks=[(target == FIRST_RESPONSE, display_time(due_at)) for target, due_at in clocks],
     )
     row = Notification(
         ticket_id=ticket.id, event=event, to_addrs=", ".join(who.to), cc_addrs=", ".join(who.cc),
@@ -132,7 +135,7 @@ def _advance(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, in
         return 0, {"escalation_at": None, "sla_state": None, "escalation_level": ticket.escalation_level}
     clock, due, steps = evaluate(ticket, targets, context.now)
     level = ticket.escalation_level or 0
-    count = 0
+    reached: dict[str, list[tuple[str, datetime]]] = {}
     for step in steps:
         if step.at > context.now:
             continue
@@ -142,14 +145,16 @@ def _advance(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, in
         taken.add(step.key)
         if not _insert_step(context.session, ticket, step):
             continue  # another scheduler took it
-        count += 1
         target_due = due.first_response_due_at if step.target == FIRST_RESPONSE else due.resolve_due_at
-        _email(context, ticket, step, target_due)
+        reached.setdefault(step.step, []).append((step.target, target_due))
         context.session.add(TicketEvent(
             ticket_id=ticket.id, actor_id=None, field="sla", old_value=step.target, new_value=step.step,
             created_at=context.now,
         ))
-    return count, {
+    for rung in LADDER_ORDER:
+        if rung in reached:
+            _email(context, ticket, rung, reached[rung])
+    return sum(len(clocks) for clocks in reached.values()), {
         "escalation_at": next_escalation(steps, taken),
         "sla_state": sla_state(clock, due, steps, context.now),
         "escalation_level": level,
