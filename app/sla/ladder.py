@@ -88,16 +88,19 @@ def _context(session: Session, now: datetime) -> PassContext:
     return context
 
 
-def _insert_step(session: Session, ticket: Ticket, step: Step) -> bool:
-    """The once-only guard: True when this call wrote the step."""
+def _insert_steps(session: Session, rows: list[dict]) -> set[tuple[int, str, str, int]]:
+    """The once-only guard, for a whole batch in one statement: the keys this call wrote (a key
+    another scheduler wrote first is skipped by ON CONFLICT DO NOTHING and not returned)."""
+    if not rows:
+        return set()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(SlaStep)
-        .values(ticket_id=ticket.id, target=step.target, step=step.step, cycle=step.cycle, due_at=step.at,
-                created_at=utcnow())
+    table = SlaStep.__table__
+    statement = (
+        insert(table).values(rows)
         .on_conflict_do_nothing(index_elements=["ticket_id", "target", "step", "cycle"])
+        .returning(table.c.ticket_id, table.c.target, table.c.step, table.c.cycle)
     )
-    return result.rowcount == 1
+    return {tuple(row) for row in session.connection().execute(statement)}
 
 
 def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[str, datetime]]) -> Optional[Notification]:
@@ -128,23 +131,25 @@ def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[s
     return row
 
 
-def _advance(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, int]]) -> tuple[int, dict]:
-    """Take the ticket's due steps; return how many, and its new SLA values."""
+def _due_steps(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, int]]):
+    """The ticket's clock and the steps due now and not taken yet (nothing written)."""
     targets = context.targets(ticket)
     if targets is None:
-        return 0, {"escalation_at": None, "sla_state": None, "escalation_level": ticket.escalation_level}
+        return None, []
     clock, due, steps = evaluate(ticket, targets, context.now)
-    level = ticket.escalation_level or 0
+    return (clock, due, steps), [s for s in steps if s.at <= context.now and s.key not in taken]
+
+
+def _advance(context: PassContext, ticket: Ticket, evaluated, written: list[Step],
+             taken: set[tuple[str, str, int]]) -> dict:
+    """Emails and history for the steps this pass wrote; the ticket's new SLA values."""
+    if evaluated is None:
+        return {"escalation_at": None, "sla_state": None, "escalation_level": ticket.escalation_level}
+    clock, due, steps = evaluated
+    # The level counts every rung reached, taken now, before, or by another scheduler.
+    level = max([ticket.escalation_level or 0] + [LEVEL_OF_STEP[s.step] for s in steps if s.at <= context.now])
     reached: dict[str, list[tuple[str, datetime]]] = {}
-    for step in steps:
-        if step.at > context.now:
-            continue
-        level = max(level, LEVEL_OF_STEP[step.step])  # taken now, before, or by another scheduler
-        if step.key in taken:
-            continue
-        taken.add(step.key)
-        if not _insert_step(context.session, ticket, step):
-            continue  # another scheduler took it
+    for step in written:
         target_due = due.first_response_due_at if step.target == FIRST_RESPONSE else due.resolve_due_at
         reached.setdefault(step.step, []).append((step.target, target_due))
         context.session.add(TicketEvent(
@@ -154,11 +159,31 @@ def _advance(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, in
     for rung in LADDER_ORDER:
         if rung in reached:
             _email(context, ticket, rung, reached[rung])
-    return sum(len(clocks) for clocks in reached.values()), {
+    taken.update(s.key for s in steps if s.at <= context.now)
+    return {
         "escalation_at": next_escalation(steps, taken),
         "sla_state": sla_state(clock, due, steps, context.now),
         "escalation_level": level,
     }
+
+
+def _take_batch(context: PassContext, tickets: list[Ticket], taken: dict[int, set]) -> tuple[int, list[dict]]:
+    """Write the batch's due steps in one statement, then their emails and history."""
+    evaluated, due_now = {}, {}
+    for ticket in tickets:
+        evaluated[ticket.id], due_now[ticket.id] = _due_steps(context, ticket, taken.setdefault(ticket.id, set()))
+    created = utcnow()
+    written = _insert_steps(context.session, [
+        dict(ticket_id=ticket_id, target=s.target, step=s.step, cycle=s.cycle, due_at=s.at, created_at=created)
+        for ticket_id, steps in due_now.items() for s in steps
+    ])
+    count, rows = 0, []
+    for ticket in tickets:
+        mine = [s for s in due_now[ticket.id] if (ticket.id, *s.key) in written]
+        count += len(mine)
+        values = _advance(context, ticket, evaluated[ticket.id], mine, taken[ticket.id])
+        rows.append({"b_id": ticket.id, **{f"b_{name}": value for name, value in values.items()}})
+    return count, rows
 
 
 def _claim(session: Session, now: datetime, limit: int) -> list[int]:
@@ -198,12 +223,8 @@ def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATC
             session.commit()
             break
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique().all()
-        taken = taken_steps(session, ids)
-        rows = []
-        for ticket in tickets:
-            count, values = _advance(context, ticket, taken.setdefault(ticket.id, set()))
-            total += count
-            rows.append({"b_id": ticket.id, **{f"b_{name}": value for name, value in values.items()}})
+        count, rows = _take_batch(context, tickets, taken_steps(session, ids))
+        total += count
         session.connection().execute(write, rows)
         session.commit()
         if len(ids) < batch:
