@@ -45,6 +45,19 @@ def ticket_link(ticket_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/tickets/show/{ticket_id}"
 
 
+def bound_gettext() -> dict:
+    """The templates' gettext bound to the current translations, to pass as render context.
+
+    Flask-Babel looks its translations up again on every `_()` call, a few dozen per email;
+    the scheduler renders thousands of emails in one pass, so it looks them up once. (Jinja's
+    own newstyle wrappers keep `%(name)s` formatting and autoescaping as in every template.)"""
+    from flask_babel import get_translations
+    from jinja2.ext import _make_new_gettext, _make_new_ngettext
+
+    translations = get_translations()
+    return {"gettext": _make_new_gettext(translations.ugettext), "ngettext": _make_new_ngettext(translations.ungettext)}
+
+
 def render(ticket: Ticket, event: str, template: str = "", flag: str = "", **context) -> RenderedMessage:
     """`template` (default: the event's own) names email/ticket_<template>.txt and .html."""
     context = dict(ticket=ticket, event=event, link=ticket_link(ticket.id), **context)

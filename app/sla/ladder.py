@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from ..notifications import messages, recipients
 from ..tickets.validation import split_email_list
 from .display import display_time
 from .clock import LEVEL_OF_STEP, Step, Targets, next_escalation, sla_state
-from .service import evaluate, targets_of, taken_steps
+from .service import evaluate, targets_of, taken_steps, write_sla_columns
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -58,6 +58,7 @@ class PassContext:
     policies: dict[tuple[Optional[int], str], Targets] = field(default_factory=dict)
     founders: list[str] = field(default_factory=list)
     leads: dict[int, list[str]] = field(default_factory=dict)
+    gettext: dict = field(default_factory=dict)  # messages.bound_gettext(), once per pass
 
     def targets(self, ticket: Ticket) -> Optional[Targets]:
         return self.policies.get((ticket.team_id, ticket.priority)) or self.policies.get((None, ticket.priority))
@@ -79,7 +80,7 @@ class PassContext:
 
 
 def _context(session: Session, now: datetime) -> PassContext:
-    context = PassContext(session=session, now=now)
+    context = PassContext(session=session, now=now, gettext=messages.bound_gettext())
     for policy in session.scalars(select(SlaPolicy)):
         context.policies[(policy.team_id, policy.priority)] = targets_of(policy)
     context.founders = list(session.scalars(
@@ -120,6 +121,7 @@ def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[s
     message = messages.render(
         ticket, event, template="sla", flag=SUBJECT_FLAGS[step], step=step,
         clocks=[(target == FIRST_RESPONSE, display_time(due_at)) for target, due_at in clocks],
+        **context.gettext,
     )
     row = Notification(
         ticket_id=ticket.id, event=event, to_addrs=", ".join(who.to), cc_addrs=", ".join(who.cc),
@@ -182,7 +184,7 @@ def _take_batch(context: PassContext, tickets: list[Ticket], taken: dict[int, se
         mine = [s for s in due_now[ticket.id] if (ticket.id, *s.key) in written]
         count += len(mine)
         values = _advance(context, ticket, evaluated[ticket.id], mine, taken[ticket.id])
-        rows.append({"b_id": ticket.id, **{f"b_{name}": value for name, value in values.items()}})
+        rows.append({"id": ticket.id, **values})
     return count, rows
 
 
@@ -205,15 +207,6 @@ def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATC
     """
     now = now or utcnow()
     context = _context(session, now)
-    table = Ticket.__table__
-    write = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            escalation_at=bindparam("b_escalation_at"), sla_state=bindparam("b_sla_state"),
-            escalation_level=bindparam("b_escalation_level"), updated_at=table.c.updated_at,
-        )
-    )
     total = 0
     # Every step due at `now` is taken (or found taken) in a batch, so each ticket's next
     # escalation_at is later than `now` or none: a ticket is never claimed twice in a pass.
@@ -225,7 +218,7 @@ def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATC
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique().all()
         count, rows = _take_batch(context, tickets, taken_steps(session, ids))
         total += count
-        session.connection().execute(write, rows)
+        write_sla_columns(session, rows)
         session.commit()
         if len(ids) < batch:
             break

@@ -9,20 +9,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import STATUS_RESOLVED, SlaRecompute, Ticket, utcnow
-from .service import computed, policy_for, targets_of, taken_steps
+from .service import computed, policy_for, targets_of, taken_steps, write_sla_columns
 
 BATCH = 500
 INLINE_LIMIT = 1000  # open tickets a change may touch before the worker takes it over
 _COLUMNS = ("first_response_due_at", "resolve_due_at", "escalation_at", "sla_state")
 
 
-def _open(team_id: Optional[int], priority: Optional[str]):
-    query = select(Ticket).where(Ticket.status != STATUS_RESOLVED)
+# What the clocks read (service.clock_of): plain rows, not ORM objects, are several times
+# quicker to load at a hundred thousand tickets.
+_CLOCK_COLUMNS = (
+    Ticket.id, Ticket.team_id, Ticket.priority, Ticket.status, Ticket.created_at, Ticket.resolve_started_at,
+    Ticket.first_responded_at, Ticket.resolved_at, Ticket.waiting_since, Ticket.resolve_paused_minutes,
+    Ticket.sla_cycle,
+)
+
+
+def _open(team_id: Optional[int], priority: Optional[str], *columns):
+    query = select(*(columns or (Ticket,))).where(Ticket.status != STATUS_RESOLVED)
     if team_id is not None:
         query = query.where(Ticket.team_id == team_id)
     if priority is not None:
@@ -35,23 +44,21 @@ def batch(session: Session, team_id: Optional[int] = None, priority: Optional[st
     """Recompute up to `size` (BATCH) open tickets with id > `after`; return (count, last id)."""
     now = now or utcnow()
     size = size or BATCH
-    tickets = session.scalars(_open(team_id, priority).where(Ticket.id > after).order_by(Ticket.id).limit(size)).all()
+    tickets = session.execute(
+        _open(team_id, priority, *_CLOCK_COLUMNS).where(Ticket.id > after).order_by(Ticket.id).limit(size)
+    ).all()
     if not tickets:
         return 0, after  # (nothing written; the caller's transaction goes on)
     targets_by_key = {}
     taken = taken_steps(session, [t.id for t in tickets])
-    table = Ticket.__table__
-    write = update(table).where(table.c.id == bindparam("b_id")).values(
-        **{name: bindparam(f"b_{name}") for name in _COLUMNS}, updated_at=table.c.updated_at
-    )
     rows = []
     for ticket in tickets:
         key = (ticket.team_id, ticket.priority)
         if key not in targets_by_key:
             targets_by_key[key] = targets_of(policy_for(session, *key))
         values = computed(ticket, targets_by_key[key], now, taken.get(ticket.id, set()))
-        rows.append({"b_id": ticket.id, **{f"b_{name}": values[name] for name in _COLUMNS}})
-    session.connection().execute(write, rows)
+        rows.append({"id": ticket.id, **{name: values[name] for name in _COLUMNS}})
+    write_sla_columns(session, rows)
     if commit:
         session.commit()
     return len(tickets), tickets[-1].id

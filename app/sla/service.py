@@ -12,7 +12,7 @@ from datetime import datetime, time
 from typing import Optional
 
 from flask import has_app_context
-from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy import bindparam, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -133,6 +133,40 @@ def refresh(session: Session, ticket: Ticket, now: datetime, targets: Optional[T
         setattr(ticket, name, value)
 
 
+# SQL types of the SLA columns the scheduler writes in bulk (for PostgreSQL's VALUES list).
+_SQL_TYPES = {
+    "first_response_due_at": "timestamp", "resolve_due_at": "timestamp", "escalation_at": "timestamp",
+    "sla_state": "varchar", "escalation_level": "integer",
+}
+
+
+def write_sla_columns(session: Session, rows: list[dict]) -> None:
+    """Set SLA columns of many tickets, each row {"id": …, column: value, …} (same columns in
+    every row), with plain UPDATEs that leave the ticket's version and updated_at alone.
+
+    PostgreSQL gets one UPDATE … FROM (VALUES …) per thousand rows: psycopg2 would otherwise
+    send an executemany UPDATE one row per round trip, most of a 100,000-ticket recompute."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if session.get_bind().dialect.name == "postgresql":
+        from psycopg2.extras import execute_values
+
+        sets = ", ".join(f"{name} = v.{name}" for name in names)
+        sql = f"UPDATE ticket SET {sets} FROM (VALUES %s) AS v(id, {', '.join(names)}) WHERE ticket.id = v.id"
+        template = "(" + ", ".join(["%s::integer"] + [f"%s::{_SQL_TYPES[name]}" for name in names]) + ")"
+        cursor = session.connection().connection.cursor()
+        execute_values(cursor, sql, [(row["id"], *(row[name] for name in names)) for row in rows],
+                       template=template, page_size=1000)
+        return
+    table = Ticket.__table__
+    statement = update(table).where(table.c.id == bindparam("b_id")).values(
+        **{name: bindparam(f"b_{name}") for name in names}, updated_at=table.c.updated_at
+    )
+    session.connection().execute(statement, [{f"b_{key}" if key != "id" else "b_id": value
+                                              for key, value in row.items()} for row in rows])
+
+
 def _counts_as_response(ticket: Ticket, actor: Optional[Person]) -> bool:
     if actor is None or ticket.first_responded_at is not None:
         return False
@@ -163,8 +197,10 @@ def _changed(ticket: Ticket, name: str) -> bool:
 def on_ticket_change(session: Session, ticket: Ticket, actor: Optional[Person], now: datetime, responded: bool) -> None:
     """Move the clocks for what changed in this flush; `responded`: a comment by `actor` came with it."""
     status = _status_change(ticket)
-    if status is None and not responded and not _changed(ticket, "priority") and not _changed(ticket, "team"):
-        return
+    responds = (status is not None or responded) and _counts_as_response(ticket, actor)
+    moves_clock = status is not None and {STATUS_WAITING, STATUS_RESOLVED} & set(status)
+    if not (responds or moves_clock or _changed(ticket, "priority") or _changed(ticket, "team")):
+        return  # e.g. Open ↔ In Progress after the first response: no clock moves, no query
     team_id = ticket.team.id if ticket.team is not None else ticket.team_id
     targets = targets_of(policy_for(session, team_id, ticket.priority))
     if status is not None:
@@ -183,7 +219,7 @@ def on_ticket_change(session: Session, ticket: Ticket, actor: Optional[Person], 
             ticket.escalation_level = 0
         if new == STATUS_WAITING:
             ticket.waiting_since = now
-    if (status is not None or responded) and _counts_as_response(ticket, actor):
+    if responds:
         _stamp_first_response(session, ticket, now, targets)
     refresh(session, ticket, now, targets)
 
