@@ -102,10 +102,15 @@ def outbox_group() -> None:
 
 
 def _run_worker() -> None:
+    import logging
     import signal
     import threading
 
     from . import worker
+
+    # The worker's own process: what it does (steps taken, emails failing, stopping) is its log.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(logging.INFO)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -481,6 +481,11 @@ WORK_TICKETS = [
     ("can_info", "CommentApi"),
     ("can_get", "TeamApi"),
     ("can_info", "TeamApi"),
+    # Service levels: everyone reads the targets their tickets run on; admins change them.
+    ("can_get", "SlaPolicyApi"),
+    ("can_info", "SlaPolicyApi"),
+    ("can_get", "CalendarApi"),
+    ("can_info", "CalendarApi"),
 ]
 
 

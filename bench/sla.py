@@ -40,7 +40,7 @@ SECTION = "## Service levels"
 EMPTY_PASSES = 50
 DUE_TICKETS = 10_000
 SMALL_DUE = 2_000
-REQUEST_ROUNDS = 6
+REQUEST_ROUNDS = 10
 REQUESTS_PER_ROUND = 25
 MARK = "SLA bench"  # subject of the bench's own tickets, deleted at the end
 
@@ -68,7 +68,7 @@ class Figures:
     recompute_request_ms: float = 0
     recompute_queued: bool = True
     recompute_seconds: float = 0
-    requests: dict = field(default_factory=dict)  # name → (p95 with, p95 without)
+    requests: dict = field(default_factory=dict)  # name → (p95 with, p95 without, p50 with, p50 without)
 
 
 def _now():
@@ -260,7 +260,8 @@ def measure_requests(app, cast, figures: Figures) -> None:
                 status, version = target, version + 1
     service.install()
     for name in ("create", "status"):
-        figures.requests[name] = (_percentile(timings[(name, True)], 95), _percentile(timings[(name, False)], 95))
+        on, off = timings[(name, True)], timings[(name, False)]
+        figures.requests[name] = (_percentile(on, 95), _percentile(off, 95), statistics.median(on), statistics.median(off))
     with app.app_context():
         _remove_bench_rows(db.session)
 
@@ -295,10 +296,13 @@ def _mark(ok: bool) -> str:
 
 def render(results: list[Figures], skipped: list[str]) -> str:
     lines = [SECTION, "", "`python -m bench.sla` (part of `make bench`): the scheduler and the clocks on the pages "
-             "bench's seeded database. Targets from the SLA issue (PostgreSQL, 1M tickets).", ""]
+             "bench's seeded database. Targets from the SLA issue (PostgreSQL, 1M tickets). The request "
+             f"rows alternate {REQUEST_ROUNDS} rounds of {REQUESTS_PER_ROUND} requests with the SLA hooks on and "
+             "off (an Agent through the screens); the hooks cost one policy query and about a tenth of a "
+             "millisecond of clock arithmetic, so the ratio of two p95s mostly shows the machine's noise.", ""]
     for f in results:
-        create_with, create_without = f.requests["create"]
-        status_with, status_without = f.requests["status"]
+        create_with, create_without, create_p50_with, create_p50_without = f.requests["create"]
+        status_with, status_without, status_p50_with, status_p50_without = f.requests["status"]
         lines += [
             f"### {f.label}", "",
             "| What | Figure | Target | |",
@@ -314,12 +318,12 @@ def render(results: list[Figures], skipped: list[str]) -> str:
             f"{f.recompute_request_ms:.0f} ms ({'queued' if f.recompute_queued else 'done in it: few tickets'}) | at once | {_mark(f.recompute_request_ms < 1000)} |",
             f"| … recomputed by the worker, in batches | {f.recompute_seconds:.1f} s | ≤ {RECOMPUTE_S} s | "
             f"{_mark(f.recompute_seconds <= RECOMPUTE_S)} |",
-            f"| Ticket create p95, SLA hooks on / off | {create_with:.1f} / {create_without:.1f} ms "
-            f"(×{create_with / create_without:.2f}) | ≤ ×{REQUEST_SLOWDOWN:.2f} | "
-            f"{_mark(create_with <= REQUEST_SLOWDOWN * create_without)} |",
-            f"| Status change p95, SLA hooks on / off | {status_with:.1f} / {status_without:.1f} ms "
-            f"(×{status_with / status_without:.2f}) | ≤ ×{REQUEST_SLOWDOWN:.2f} | "
-            f"{_mark(status_with <= REQUEST_SLOWDOWN * status_without)} |",
+            f"| Ticket create p95, SLA hooks on / off (p50) | {create_with:.1f} / {create_without:.1f} ms "
+            f"(×{create_with / create_without:.2f}; p50 ×{create_p50_with / create_p50_without:.2f}) | "
+            f"≤ ×{REQUEST_SLOWDOWN:.2f} | {_mark(create_with <= REQUEST_SLOWDOWN * create_without)} |",
+            f"| Status change p95, SLA hooks on / off (p50) | {status_with:.1f} / {status_without:.1f} ms "
+            f"(×{status_with / status_without:.2f}; p50 ×{status_p50_with / status_p50_without:.2f}) | "
+            f"≤ ×{REQUEST_SLOWDOWN:.2f} | {_mark(status_with <= REQUEST_SLOWDOWN * status_without)} |",
             "",
         ]
         if f.scan_plan:

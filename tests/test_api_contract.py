@@ -2,7 +2,7 @@
 
 1. `/api/v1/_openapi` is a valid OpenAPI 3.0 document (checked with `jsonschema` against the
    OpenAPI 3.0 meta-schema schemathesis ships, plus every `$ref` resolving) and it describes our
-   six resources: paths, methods, request bodies, partial PUTs.
+   eight resources: paths, methods, request bodies, partial PUTs.
 2. Schemathesis generates requests from that document and sends them to the app, once with an
    Agent's token and once with an Admin's: never a 5xx, every response conforms to the status
    codes, content types, headers and schemas the document declares, and the Agent never sees a
@@ -49,7 +49,7 @@ from app.models import Comment, Founder, Ticket
 from tests.conftest import DOM, INTL, PASSWORD
 
 SEED = 20260601
-RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification")
+RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar")
 OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES) + r")/"
 # Phrases only the hidden rows carry: no response to the agent may ever contain one.
 HIDDEN_MARK = "Zq7Secret"
@@ -551,7 +551,7 @@ def run_schemathesis(spec: dict, base_url: str, token: str, *, leak_check: bool)
         # phase's cases and all answer 400 the same way: reads get its valid values only.
         "operations": [{"include-method": "GET", "phases": {"coverage": {"generation": {"mode": "positive"}}}}],
     })
-    # Only our six resources: FAB's own /api/v1/security/*, /menu/ and /_openapi are left out
+    # Only our eight resources: FAB's own /api/v1/security/*, /menu/ and /_openapi are left out
     # of the document itself (an `[[operations]]` entry would otherwise re-select them).
     ours = dict(spec, paths={path: item for path, item in structured_q(spec)["paths"].items()
                              if re.match(OUR_PATHS, path)})

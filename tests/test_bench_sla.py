@@ -14,7 +14,7 @@ def test_sla_bench_reports_every_figure_and_cleans_up(tmp_path, monkeypatch):
     text = report.read_text()
     assert "## Pages\n\nThe other bench's." in text and text.count(sla.SECTION + "\n") == 1
     assert "| Pass over 120 tickets due for a step: steps, emails, time | 120, 120," in text
-    assert "Scheduler pass, nothing due" in text and "Ticket create p95, SLA hooks on / off" in text
+    assert "Scheduler pass, nothing due" in text and "Ticket create p95, SLA hooks on / off (p50)" in text
 
     # The seeded database is left as the bench found it: no bench tickets, steps or emails.
     from sqlalchemy import create_engine, text as sql

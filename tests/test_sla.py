@@ -25,10 +25,8 @@ from app.models import (
     Notification,
     SlaPolicy,
     SlaStep,
-    Ticket,
     TicketEvent,
 )
-from app.models import utcnow
 from app.notifications import sender
 from app.sla import ladder
 from app.sla.defaults import AROUND_THE_CLOCK
@@ -479,43 +477,6 @@ def test_a_big_change_is_queued_for_the_worker_and_done_in_batches(app, floor, m
     assert db.session.scalar(select(func.count()).select_from(SlaRecompute).where(SlaRecompute.done_at.is_(None))) == 0
 
 
-# --- the worker ----------------------------------------------------------------------------------
-class StopAfter:
-    """A stop signal that arrives after `n` looks (SIGTERM in the middle of a backlog)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def is_set(self) -> bool:
-        self.n -= 1
-        return self.n < 0
-
-
-def test_a_stopping_worker_sends_the_email_in_flight_and_hands_back_the_rest(floor, make_ticket, mail_to_smtp):
-    from app.models import PENDING, SENT
-
-    tickets = [make_ticket(floor["agent"], assignees=[floor["other"]], booking_id=f"DEY-{n:04d}") for n in range(4)]
-    assert db.session.scalar(select(func.count()).select_from(Notification)) == 4
-    # The loop looks once before claiming and once before each email: stop after two emails.
-    outcome = sender.flush(stop=StopAfter(3))
-    assert outcome == {SENT: 2}
-    db.session.expire_all()
-    states = sorted((n.state, n.locked_by) for n in db.session.query(Notification))
-    assert states == [(PENDING, None), (PENDING, None), (SENT, None), (SENT, None)]
-    assert len(mail_to_smtp.messages) == 2
-    assert sender.flush() == {SENT: 2}  # the next worker sends the rest at once, each once
-    assert len({m.message["Message-ID"] for m in mail_to_smtp.messages}) == 4 == len(tickets)
-
-
-def test_one_worker_turn_sends_the_ladders_emails(app, floor, make_ticket, mail_to_smtp):
-    from app import worker
-
-    make_ticket(floor["agent"], priority="Urgent", created_at=utcnow() - timedelta(hours=1))
-    worker.turn(app)
-    subjects = [str(m.message["Subject"]) for m in mail_to_smtp.messages]
-    assert any("] OVERDUE · FOUNDERS" in s or "] OVERDUE " in s for s in subjects), subjects
-
-
 # --- the API ----------------------------------------------------------------------------------
 def test_the_api_shows_the_sla_fields_with_offsets_and_never_takes_them(floor, make_ticket, api_for):
     with time_machine.travel(T0, tick=False):
@@ -549,3 +510,72 @@ def test_clocks_reaching_a_rung_together_make_one_email(floor, make_ticket, mail
     assert "First response: due at 03 Dec 2026 10:30 IST" in text
     assert "Resolution: due at 03 Dec 2026 14:00 IST" in text
     assert fresh(ticket).escalation_level == 2
+
+
+def test_the_sla_api_reads_for_staff_and_writes_for_admins(floor, make_person, api_for, make_ticket):
+    admin = api_for(make_person("Ada Admin", "Admin"))
+    agent = api_for(floor["agent"])
+    calendars = agent.get("/api/v1/calendar/").json["result"]
+    business = next(c for c in calendars if c["name"] == "Business hours (IST)")
+    assert business["windows"][0] == {"weekday": 0, "start": "09:00", "end": "19:00"}
+    assert {"date": "2026-11-08", "name": "Diwali"} in business["holidays"]
+    policies = agent.get("/api/v1/sla_policy/").json["result"]
+    urgent = next(p for p in policies if p["priority"] == "Urgent")
+    assert urgent["team"] is None and urgent["first_response_minutes"] == 30
+    assert agent.post("/api/v1/sla_policy/", {"priority": "Low"}).status_code in (401, 403)
+
+    # An admin adds a night-desk calendar and gives Domestic's Urgent tickets a 5-minute target.
+    created = admin.post("/api/v1/calendar/", {
+        "name": "Night desk", "timezone": "Asia/Kolkata",
+        "windows": [{"weekday": d, "start": "20:00", "end": "00:00"} for d in range(7)],
+        "holidays": [{"date": "2026-12-25", "name": "Christmas"}],
+    })
+    assert created.status_code == 201, created.json
+    night = created.json["result"]
+    assert night["windows"][0] == {"weekday": 0, "start": "20:00", "end": "00:00"}
+    with time_machine.travel(T0, tick=False):
+        ticket = make_ticket(floor["dom_lead"], team_name=DOM, priority="Urgent")
+    policy = admin.post("/api/v1/sla_policy/", {
+        "team": team(DOM).id, "priority": "Urgent", "first_response_minutes": 5, "resolution_minutes": 60,
+        "calendar": night["id"],
+    })
+    assert policy.status_code == 201, policy.json
+    assert policy.json["result"]["team"] == team(DOM).id
+    # The open Domestic ticket now runs on the night desk: 20:00 IST + 5 min.
+    assert fresh(ticket).first_response_due_at == ist(3, 20, 5)
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"name": "X", "timezone": "Mars/Base"}, "timezone", "unknown time zone"),
+    ({"name": "X", "windows": [{"weekday": 0, "start": "19:00", "end": "09:00"}]}, "windows", "ends before"),
+    ({"name": "X", "windows": [{"weekday": 0, "start": "09:00", "end": "13:00"},
+                               {"weekday": 0, "start": "12:00", "end": "14:00"}]}, "windows", "overlaps"),
+    ({"name": "X", "windows": [{"weekday": 0, "start": "9am", "end": "13:00"}]}, "windows", "HH:MM"),
+    ({"name": "X"}, "windows", "no working time"),
+    ({"name": "X", "around_the_clock": True, "holidays": [{"date": "1990-01-01", "name": "Old"}]},
+     "holidays", "must be in the years"),
+])
+def test_a_bad_calendar_is_refused_by_field(make_person, api_for, body, field, words):
+    admin = api_for(make_person("Ada Admin", "Admin"))
+    before = _counts()
+    response = admin.post("/api/v1/calendar/", body)
+    assert response.status_code == 422, response.json
+    assert field in response.json["message"] and words in str(response.json["message"][field]), response.json
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"priority": "Urgent", "first_response_minutes": 0, "resolution_minutes": 5}, "first_response_minutes"),
+    ({"priority": "Urgent", "first_response_minutes": 5, "resolution_minutes": -1}, "resolution_minutes"),
+    ({"priority": "Soon", "first_response_minutes": 5, "resolution_minutes": 5}, "priority"),
+    ({"team": 999999, "priority": "Urgent", "first_response_minutes": 5, "resolution_minutes": 5}, "team"),
+    ({"team": None, "priority": "Urgent", "first_response_minutes": 5, "resolution_minutes": 5}, "priority"),
+])
+def test_a_bad_policy_is_refused_by_field(make_person, api_for, body, field):
+    admin = api_for(make_person("Ada Admin", "Admin"))
+    body = {"calendar": _calendar(AROUND_THE_CLOCK).id, **body}
+    before = _counts()
+    response = admin.post("/api/v1/sla_policy/", body)
+    assert response.status_code == 422, response.json
+    assert field in response.json["message"], response.json
+    assert _counts() == before

@@ -5,10 +5,12 @@ from flask_appbuilder import AppBuilder
 
 from .admin import FounderApi, MemberApi, NotificationApi, TeamApi
 from .openapi import OpenApi, SwaggerView
+from .sla import CalendarApi, SlaPolicyApi
 from .tickets import CommentApi, TicketApi
 
 
 def register_apis(appbuilder: AppBuilder) -> None:
-    for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi, OpenApi):
+    for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi, SlaPolicyApi, CalendarApi,
+                OpenApi):
         appbuilder.add_api(api)
     appbuilder.add_view_no_menu(SwaggerView)

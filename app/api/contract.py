@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import jsonschema
 import prison

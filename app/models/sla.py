@@ -1,6 +1,8 @@
 """Service levels: business calendars, policies per team and priority, and the ladder's steps."""
 from __future__ import annotations
 
+import secrets
+
 from flask_appbuilder import Model
 from sqlalchemy import (
     Boolean,
@@ -31,6 +33,10 @@ ON_TRACK, BREACHED, MET, PAUSED = "on_track", "breached", "met", "paused"
 SLA_STATES = (ON_TRACK, DUE_SOON, BREACHED, MET, PAUSED)
 
 
+def new_calendar_version() -> int:
+    return secrets.randbits(31)
+
+
 class Calendar(Model):
     """Working time: a time zone and weekly windows, minus holidays; or around the clock.
 
@@ -42,9 +48,10 @@ class Calendar(Model):
     name = Column(String(80), unique=True, nullable=False)
     timezone = Column(String(64), nullable=False, default="Asia/Kolkata")
     around_the_clock = Column(Boolean, nullable=False, default=False)
-    # Raised by every change to the calendar, its windows or holidays: the key of the
-    # per-process cache of working calendars (app/sla/service.py).
-    version = Column(Integer, nullable=False, default=1, server_default="1")
+    # A new random value at every change to the calendar, its windows or holidays: with the id,
+    # the key of the per-process cache of working calendars (app/sla/service.py). Random, not
+    # counted, because an id can come back (SQLite reuses a deleted row's id) and start again.
+    version = Column(Integer, nullable=False, default=new_calendar_version, server_default="1")
     windows = relationship(
         "CalendarWindow", back_populates="calendar", cascade="all, delete-orphan",
         order_by="(CalendarWindow.weekday, CalendarWindow.start)",

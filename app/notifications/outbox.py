@@ -157,11 +157,13 @@ def finish(session: Session, notification_id: int, worker_id: str, **values) -> 
 
 
 def renew(session: Session, notification_id: int, worker_id: str, lease_seconds: int) -> bool:
-    """Extend our lease just before sending; False when another sender has taken the row."""
+    """Extend our lease just before sending and count the attempt; False when another sender
+    has taken the row. Counting before the send means a sender killed mid-send leaves its
+    attempt on the row: the admin screen shows two attempts when two copies may exist."""
     result = session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.locked_by == worker_id, Notification.state == SENDING)
-        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds), attempts=Notification.attempts + 1)
     )
     session.commit()
     return result.rowcount == 1

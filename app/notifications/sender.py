@@ -9,7 +9,7 @@ import threading
 import uuid
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_mail import Connection, Mail, Message
 
 from ..extensions import db
@@ -95,18 +95,27 @@ def deliver_one(notification_id: int, worker: str) -> str | None:
     row = session.get(Notification, notification_id)
     session.expunge(row)
     session.commit()  # no transaction stays open while talking SMTP
-    attempts = row.attempts + 1
+    attempts = row.attempts  # renew() counted this attempt before it starts
     if not config["MAIL_SERVER"]:
         log.info("No SMTP_HOST: notification %s (%s) recorded, not sent, to %s", row.id, row.subject, row.to_addrs)
         outbox.finish(session, row.id, worker, state=SKIPPED, attempts=attempts, last_error="SMTP_HOST is not set")
         return SKIPPED
+    accepted = False
     try:
         # Settings are read at send time (not only at start-up) so a sender follows
         # the configuration it runs with.
         state = Mail().init_mail(config, testing=False)
         with _TimeoutConnection(state) as connection:
             _message(row).send(connection)
+            accepted = True
+            # Recorded as soon as the server accepted the DATA, before QUIT: a sender stopped
+            # or killed during QUIT leaves no accepted email to be sent a second time.
+            outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None)
+            return SENT
     except Exception as exc:  # every failure is retried, then recorded; never raised
+        if accepted:  # sent, but the database did not take the record: the lease will expire
+            log.exception("Notification %s was sent but could not be recorded", row.id)
+            return None
         error = _describe(exc)
         final = attempts >= config["OUTBOX_MAX_ATTEMPTS"]
         log.warning("Notification %s attempt %s failed: %s", row.id, attempts, error)
@@ -115,8 +124,6 @@ def deliver_one(notification_id: int, worker: str) -> str | None:
             last_error=error, next_attempt_at=utcnow() + backoff(attempts),
         )
         return FAILED if final else PENDING
-    outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None)
-    return SENT
 
 
 def flush(limit: int = 50, stop: threading.Event | None = None) -> dict[str, int]:

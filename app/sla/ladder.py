@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -59,6 +59,16 @@ class PassContext:
     founders: list[str] = field(default_factory=list)
     leads: dict[int, list[str]] = field(default_factory=dict)
     gettext: dict = field(default_factory=dict)  # messages.bound_gettext(), once per pass
+    # The batch's outbox rows and history entries, inserted in bulk with its steps.
+    emails: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    def write_rows(self) -> None:
+        connection = self.session.connection()
+        for model, rows in ((Notification, self.emails), (TicketEvent, self.events)):
+            if rows:
+                connection.execute(insert(model.__table__), rows)
+            rows.clear()
 
     def targets(self, ticket: Ticket) -> Optional[Targets]:
         return self.policies.get((ticket.team_id, ticket.priority)) or self.policies.get((None, ticket.priority))
@@ -104,7 +114,7 @@ def _insert_steps(session: Session, rows: list[dict]) -> set[tuple[int, str, str
     return {tuple(row) for row in session.connection().execute(statement)}
 
 
-def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[str, datetime]]) -> Optional[Notification]:
+def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[str, datetime]]) -> None:
     """One email for one rung, naming every clock that reached it in this pass (a ticket whose
     first response and resolution breach together gets one OVERDUE email, not two)."""
     who = recipients.for_ladder_step(
@@ -123,14 +133,12 @@ def _email(context: PassContext, ticket: Ticket, step: str, clocks: list[tuple[s
         clocks=[(target == FIRST_RESPONSE, display_time(due_at)) for target, due_at in clocks],
         **context.gettext,
     )
-    row = Notification(
+    context.emails.append(dict(
         ticket_id=ticket.id, event=event, to_addrs=", ".join(who.to), cc_addrs=", ".join(who.cc),
         subject=message.subject[:400], body_text=message.text, body_html=message.html,
         message_id=message.message_id, in_reply_to=message.in_reply_to,
-        state=PENDING, attempts=0, next_attempt_at=utcnow(),
-    )
-    context.session.add(row)
-    return row
+        state=PENDING, attempts=0, next_attempt_at=utcnow(), created_at=utcnow(),
+    ))
 
 
 def _due_steps(context: PassContext, ticket: Ticket, taken: set[tuple[str, str, int]]):
@@ -154,7 +162,7 @@ def _advance(context: PassContext, ticket: Ticket, evaluated, written: list[Step
     for step in written:
         target_due = due.first_response_due_at if step.target == FIRST_RESPONSE else due.resolve_due_at
         reached.setdefault(step.step, []).append((step.target, target_due))
-        context.session.add(TicketEvent(
+        context.events.append(dict(
             ticket_id=ticket.id, actor_id=None, field="sla", old_value=step.target, new_value=step.step,
             created_at=context.now,
         ))
@@ -218,6 +226,7 @@ def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATC
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique().all()
         count, rows = _take_batch(context, tickets, taken_steps(session, ids))
         total += count
+        context.write_rows()
         write_sla_columns(session, rows)
         session.commit()
         if len(ids) < batch:

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..models.sla import new_calendar_version
 from ..models import (
     STATUS_RESOLVED,
     STATUS_WAITING,
@@ -231,7 +232,7 @@ def _bump_calendar_versions(session: Session) -> None:
         calendar = obj if isinstance(obj, Calendar) else getattr(obj, "calendar", None)
         if isinstance(obj, (Calendar, CalendarWindow, Holiday)) and calendar is not None and id(calendar) not in bumped:
             if calendar not in session.new and calendar not in session.deleted:
-                calendar.version = (calendar.version or 0) + 1
+                calendar.version = new_calendar_version()
             bumped.add(id(calendar))
 
 
