@@ -579,3 +579,20 @@ def test_a_bad_policy_is_refused_by_field(make_person, api_for, body, field):
     assert response.status_code == 422, response.json
     assert field in response.json["message"], response.json
     assert _counts() == before
+
+
+def test_the_sla_screens_speak_hindi(floor, make_ticket, signed_in):
+    from tests.test_i18n import switch_to
+
+    with time_machine.travel(T0, tick=False):
+        ticket = make_ticket(floor["agent"], priority="Urgent")
+    run_ladder(T0 + timedelta(minutes=31))
+    client = signed_in(floor["lead"])
+    with time_machine.travel(T0 - timedelta(minutes=30), tick=False):  # the cookie is signed at this time
+        switch_to(client, "hi")
+    with time_machine.travel(T0 + timedelta(minutes=35), tick=False):
+        listed = client.get("/tickets/list/").get_data(as_text=True)
+        shown = client.get(f"/tickets/show/{ticket.id}").get_data(as_text=True)
+    assert "5 मिनट से अतिदेय" in listed  # "overdue 5 min"
+    assert "सेवा स्तर" in shown and "एस्केलेशन स्तर 1" in shown and "अतिदेय: लीड को ईमेल भेजा (स्तर 1)" in shown
+    assert "प्रतीक्षा करें" in shown  # the Wait button
