@@ -118,11 +118,6 @@ class CalendarOut(Schema):
     holidays = fields.List(fields.Nested(HolidayOut), required=True)
 
 
-def _recompute_calendar(session, calendar_id: int) -> None:
-    for policy in session.scalars(select(SlaPolicy).where(SlaPolicy.calendar_id == calendar_id)).all():
-        recompute.request(policy.team_id, policy.priority, session)
-
-
 class SlaPolicyApi(SimpleCrudApi):
     resource_name = "sla_policy"
     datamodel = SQLAInterface(SlaPolicy)
@@ -236,7 +231,7 @@ class CalendarApi(SimpleCrudApi):
     def put_headless(self, pk):
         response = super().put_headless(pk)
         if response.status_code == 200:
-            _recompute_calendar(self.datamodel.session, pk)
+            recompute.request_for_calendar(pk, self.datamodel.session)
         return response
 
     def check_delete(self, item) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import STATUS_RESOLVED, SlaRecompute, Ticket, utcnow
+from ..models import STATUS_RESOLVED, SlaPolicy, SlaRecompute, Ticket, utcnow
 from .service import computed, policy_for, targets_of, taken_steps, write_sla_columns
 
 BATCH = 500
@@ -83,6 +83,13 @@ def request(team_id: Optional[int], priority: Optional[str], session: Optional[S
     session.add(SlaRecompute(team_id=team_id, priority=priority, after_id=0, requested_at=utcnow()))
     session.commit()
     return 0
+
+
+def request_for_calendar(calendar_id: int, session: Optional[Session] = None) -> None:
+    """After a calendar change: every policy counting on it recomputes its open tickets."""
+    session = session or db.session
+    for policy in session.scalars(select(SlaPolicy).where(SlaPolicy.calendar_id == calendar_id)).all():
+        request(policy.team_id, policy.priority, session)
 
 
 def run_pending(session: Session, stop=None, batches: int = 20) -> int:

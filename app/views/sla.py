@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField, TimeField
 
+from ..extensions import db
 from ..forms_util import rule
 from ..models import PRIORITIES, Calendar, CalendarWindow, Holiday, SlaPolicy
 from ..sla import recompute
@@ -38,19 +39,11 @@ def _hhmm(value) -> str:
 
 def _check_calendar_in_use(calendar: Calendar, windows=None) -> None:
     """A calendar that a policy counts on must keep some working time (`windows`: as it will be)."""
-    session = SQLAInterface(SlaPolicy).session
+    session = db.session
     with session.no_autoflush:
         in_use = calendar.id and session.scalar(select(SlaPolicy.id).where(SlaPolicy.calendar_id == calendar.id))
         if in_use:
             check_has_working_time(build_working_calendar(calendar, windows), calendar.name)
-
-
-def _recompute_for_calendar(calendar_id: int) -> None:
-    policies = SQLAInterface(SlaPolicy).session.scalars(
-        select(SlaPolicy).where(SlaPolicy.calendar_id == calendar_id)
-    ).all()
-    for policy in policies:
-        recompute.request(policy.team_id, policy.priority)
 
 
 class CalendarWindowView(RowScopedActionsMixin, ModelView):
@@ -95,7 +88,7 @@ class CalendarWindowView(RowScopedActionsMixin, ModelView):
         _check_calendar_in_use(item.calendar, [w for w in item.calendar.windows if w.id != item.id])
 
     def post_add(self, item: CalendarWindow) -> None:
-        _recompute_for_calendar(item.calendar_id)
+        recompute.request_for_calendar(item.calendar_id)
 
     post_update = post_delete = post_add
 
@@ -126,7 +119,7 @@ class HolidayView(RowScopedActionsMixin, ModelView):
     pre_update = pre_add
 
     def post_add(self, item: Holiday) -> None:
-        _recompute_for_calendar(item.calendar_id)
+        recompute.request_for_calendar(item.calendar_id)
 
     post_update = post_delete = post_add
 
@@ -167,7 +160,7 @@ class CalendarView(RowScopedActionsMixin, ModelView):
                                    name=item.name, policy=str(used)))
 
     def post_update(self, item: Calendar) -> None:
-        _recompute_for_calendar(item.id)
+        recompute.request_for_calendar(item.id)
 
 
 class SlaPolicyView(RowScopedActionsMixin, ModelView):
