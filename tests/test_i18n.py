@@ -72,8 +72,8 @@ LIST_LABELS = {
     "New ticket": "नया टिकट",
     "Comments": "टिप्पणियाँ",
     "Search": "खोजें",
-    "Search subject, description, customer, contact or booking ID":
-        "विषय, विवरण, ग्राहक, संपर्क या बुकिंग आईडी खोजें",
+    "Search ESC number, subject, description, customer, contact or booking ID":
+        "ESC नंबर, विषय, विवरण, ग्राहक, संपर्क या बुकिंग आईडी खोजें",
     "Booking ID": "बुकिंग आईडी",
     "Subject": "विषय",
     "Priority": "प्राथमिकता",

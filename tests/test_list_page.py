@@ -128,6 +128,23 @@ def test_search_matches_within_a_field_never_across_two(make_person, make_ticket
         assert (b"SEP-0001" in page) == found, term
 
 
+def test_search_finds_a_ticket_by_its_number_and_never_a_hidden_one(make_person, make_ticket, client_for):
+    agent = make_person("Asha Agent", "Agent", (INTL,))
+    other = make_person("Omar Other", "Agent", (INTL,))
+    mine = make_ticket(agent, INTL, subject="Visa stuck", booking_id="NUM-0001")
+    hidden = make_ticket(other, INTL, subject="Someone else's", booking_id="NUM-0002")
+    make_ticket(agent, INTL, subject="Unrelated", booking_id="NUM-0003")
+    client = client_for(agent)
+    for term in (f"ESC-{mine.id}", f"esc {mine.id}", f"#{mine.id}", str(mine.id), f" Esc-{mine.id} "):
+        page = client.get("/tickets/list/", query_string={"search": term}).data
+        assert b"NUM-0001" in page and b"NUM-0003" not in page, term
+    for term in (f"ESC-{hidden.id}", str(hidden.id)):
+        page = client.get("/tickets/list/", query_string={"search": term}).data
+        assert b"NUM-0002" not in page and b"Someone else" not in page, term
+    # Digits inside a field still match as text too: "0001" finds the booking NUM-0001.
+    assert b"NUM-0001" in client.get("/tickets/list/", query_string={"search": "0001"}).data
+
+
 def test_search_is_one_indexed_test_per_row(app, backend):
     """PostgreSQL: the search uses the one trigram index of migration 0004 (so its expression
     and search_document() agree). SQLite: one lower() per row, not five."""

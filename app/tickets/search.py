@@ -1,13 +1,15 @@
-"""The list's one search box: five fields, case-insensitive substring."""
+"""The list's one search box: five fields, case-insensitive substring, and ticket numbers."""
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import String, func
+from sqlalchemy import String, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..limits import INT64
 from ..models import Ticket
 
 SEARCH_FIELDS = (
@@ -19,6 +21,7 @@ SEARCH_FIELDS = (
 )
 MAX_TERM = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TICKET_NUMBER = re.compile(r"^(?:esc[\s\-#:]*|#)?([1-9]\d{0,18})$", re.IGNORECASE)
 
 
 class FieldSeparator(ColumnElement[str]):
@@ -49,10 +52,22 @@ def search_document() -> ColumnElement[str]:
     return document
 
 
+def ticket_number(term: str) -> Optional[int]:
+    """The ticket id in "ESC-2685", "esc 2685", "#2685" or "2685", as people quote them."""
+    match = _TICKET_NUMBER.match(term)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if 0 < number < INT64 else None
+
+
 def search_clause(term: str) -> ColumnElement[bool]:
-    """ILIKE on PostgreSQL, lower() LIKE on SQLite (lower() is made Unicode-aware there)."""
+    """ILIKE on PostgreSQL, lower() LIKE on SQLite (lower() is made Unicode-aware there); a term
+    that reads as a ticket number also finds that ticket (by primary key: an index lookup)."""
     term = _CONTROL.sub(" ", term).strip()[:MAX_TERM]
-    return search_document().icontains(term, autoescape=True)
+    text_match = search_document().icontains(term, autoescape=True)
+    number = ticket_number(term)
+    return text_match if number is None else or_(Ticket.id == number, text_match)
 
 
 class TicketSearchFilter(BaseFilter):
