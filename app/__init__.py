@@ -85,8 +85,15 @@ def _refuse_unparsable_json():
     return None
 
 
+def _blank_when_none(value: Any) -> Any:
+    """Jinja prints None as "None": FAB's show pages showed it for every empty field. An empty
+    value reads as blank, in every template at once."""
+    return "" if value is None else value
+
+
 def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     app = Flask(__name__)
+    app.jinja_env.finalize = _blank_when_none
     app.config.from_object("config")
     app.config.update(overrides or {})
     _check_secret_key(app)
