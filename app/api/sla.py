@@ -8,7 +8,7 @@ it governs, as from the screens.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -17,8 +17,7 @@ from sqlalchemy import select
 
 from ..models import PRIORITIES, Calendar, CalendarWindow, Holiday, SlaPolicy, Team
 from ..sla import recompute
-from ..sla.business_time import WorkingCalendar
-from ..sla.service import build_working_calendar
+from ..sla.service import build_working_calendar, working_time
 from ..sla.validation import (
     MAX_TARGET_MINUTES,
     check_has_working_time,
@@ -206,14 +205,12 @@ class CalendarApi(SimpleCrudApi):
             except InvalidValue as exc:
                 raise ApiError(422, {"holidays": {str(index): [str(exc)]}}) from exc
             seen.add(holiday["day"])
-        spans = windows if windows is not None else [
-            {"weekday": w.weekday, "start": w.start, "end": w.end} for w in (item.windows if item else [])
+        spans = [(w["weekday"], w["start"], w["end"]) for w in windows] if windows is not None else [
+            (w.weekday, w.start, w.end) for w in (item.windows if item else [])
         ]
-        working = WorkingCalendar(
-            timezone=data.get("timezone") or (item.timezone if item else "Asia/Kolkata"),
-            windows=_by_day(spans),
-            around_the_clock=data["around_the_clock"] if "around_the_clock" in data else bool(
-                item and item.around_the_clock),
+        working = working_time(
+            data.get("timezone") or (item.timezone if item else "Asia/Kolkata"), spans,
+            data["around_the_clock"] if "around_the_clock" in data else bool(item and item.around_the_clock),
         )
         try:
             check_has_working_time(working, "windows")
@@ -239,9 +236,3 @@ class CalendarApi(SimpleCrudApi):
         if used is not None:
             raise ApiError(422, f"The calendar is used by the policy {used}: change that first.")
 
-
-def _by_day(spans: list[dict]) -> dict[int, tuple[tuple[time, time], ...]]:
-    days: dict[int, list[tuple[time, time]]] = {}
-    for span in spans:
-        days.setdefault(span["weekday"], []).append((span["start"], span["end"]))
-    return {day: tuple(found) for day, found in days.items()}

@@ -9,6 +9,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..models import utcnow
+
 
 def display_time(value: Optional[datetime], fmt: str = "%d %b %Y %H:%M") -> str:
     """A stored (naive UTC) instant in the display zone, with the zone's abbreviation."""
@@ -58,7 +60,7 @@ def due_badge(value: tuple[Optional[str], Optional[datetime]], now: Optional[dat
         return Markup('<span class="label label-{} sla-badge" data-sla="{}">{}</span>').format(
             css, state, state_label(state)
         )
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or utcnow()
     overdue = due_at < now
     css = "danger" if overdue else ("warning" if state == "due_soon" else "info")
     return Markup('<span class="label label-{} sla-badge" data-sla="{}" title="{}">{}</span>').format(

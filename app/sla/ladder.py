@@ -214,7 +214,7 @@ def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATC
     One transaction per batch; `stop` (a threading.Event) is looked at between batches only.
     """
     now = now or utcnow()
-    context = _context(session, now)
+    context: Optional[PassContext] = None  # looked up only when something is due
     total = 0
     # Every step due at `now` is taken (or found taken) in a batch, so each ticket's next
     # escalation_at is later than `now` or none: a ticket is never claimed twice in a pass.
@@ -223,6 +223,7 @@ def run_pass(session: Session, now: Optional[datetime] = None, batch: int = BATC
         if not ids:
             session.commit()
             break
+        context = context or _context(session, now)
         tickets = session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique().all()
         count, rows = _take_batch(context, tickets, taken_steps(session, ids))
         total += count

@@ -77,7 +77,7 @@ def request(team_id: Optional[int], priority: Optional[str], session: Optional[S
     """After a change: recompute now when few open tickets are concerned, else queue it for the
     worker. Returns how many were recomputed now (0 when queued)."""
     session = session or db.session
-    count = session.scalar(select(func.count()).select_from(_open(team_id, priority).subquery()))
+    count = session.scalar(select(func.count()).select_from(_open(team_id, priority, Ticket.id).subquery()))
     if count <= INLINE_LIMIT:
         return all_open(session, team_id, priority)
     session.add(SlaRecompute(team_id=team_id, priority=priority, after_id=0, requested_at=utcnow()))

@@ -37,16 +37,26 @@ from .clock import DueTimes, Step, Targets, TicketClock, due_times, ladder, next
 _CALENDARS: dict[tuple[int, int], WorkingCalendar] = {}
 
 
+def working_time(timezone: str, spans, around_the_clock: bool, holidays=()) -> WorkingCalendar:
+    """The calculator's calendar from (weekday, start, end) spans and holiday dates."""
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for weekday, start, end in spans:
+        by_day.setdefault(weekday, []).append((start, end))
+    return WorkingCalendar(
+        timezone=timezone,
+        windows={day: tuple(found) for day, found in by_day.items()},
+        holidays=frozenset(holidays),
+        around_the_clock=bool(around_the_clock),
+    )
+
+
 def build_working_calendar(calendar: Calendar, windows=None) -> WorkingCalendar:
     """The calculator's view of a stored calendar (`windows`: instead of the stored ones)."""
-    spans: dict[int, list[tuple[time, time]]] = {}
-    for window in calendar.windows if windows is None else windows:
-        spans.setdefault(window.weekday, []).append((window.start, window.end))
-    return WorkingCalendar(
-        timezone=calendar.timezone,
-        windows={day: tuple(found) for day, found in spans.items()},
-        holidays=frozenset(h.day for h in calendar.holidays),
-        around_the_clock=bool(calendar.around_the_clock),
+    return working_time(
+        calendar.timezone,
+        ((w.weekday, w.start, w.end) for w in (calendar.windows if windows is None else windows)),
+        calendar.around_the_clock,
+        (h.day for h in calendar.holidays),
     )
 
 
@@ -174,7 +184,7 @@ def _counts_as_response(ticket: Ticket, actor: Optional[Person]) -> bool:
     return actor.id != ticket.created_by_id or any(p.id == actor.id for p in ticket.assignees)
 
 
-def _stamp_first_response(session: Session, ticket: Ticket, now: datetime, targets: Optional[Targets]) -> None:
+def _stamp_first_response(ticket: Ticket, now: datetime, targets: Optional[Targets]) -> None:
     ticket.first_responded_at = now
     if targets is not None:
         worked = working_minutes_between(targets.calendar, ticket.created_at or now, now)
@@ -221,7 +231,7 @@ def on_ticket_change(session: Session, ticket: Ticket, actor: Optional[Person], 
         if new == STATUS_WAITING:
             ticket.waiting_since = now
     if responds:
-        _stamp_first_response(session, ticket, now, targets)
+        _stamp_first_response(ticket, now, targets)
     refresh(session, ticket, now, targets)
 
 
@@ -273,7 +283,7 @@ def _first_response_quietly(session: Session, ticket: Ticket, actor: Person, now
     if not _counts_as_response(ticket, actor):
         return
     targets = targets_of(policy_for(session, ticket.team_id, ticket.priority))
-    _stamp_first_response(session, ticket, now, targets)
+    _stamp_first_response(ticket, now, targets)
     taken = taken_steps(session, [ticket.id]).get(ticket.id, set()) if targets else set()
     values = {name: getattr(ticket, name) for name in ("first_responded_at", "first_response_minutes")}
     values.update(
