@@ -148,6 +148,7 @@ def refresh(session: Session, ticket: Ticket, now: datetime, targets: Optional[T
 _SQL_TYPES = {
     "first_response_due_at": "timestamp", "resolve_due_at": "timestamp", "escalation_at": "timestamp",
     "sla_state": "varchar", "escalation_level": "integer",
+    "first_responded_at": "timestamp", "first_response_minutes": "integer",
 }
 
 
@@ -289,10 +290,7 @@ def _first_response_quietly(session: Session, ticket: Ticket, actor: Person, now
     values.update(
         (name, value) for name, value in computed(ticket, targets, now, taken).items() if name in _QUIET_COLUMNS
     )
-    table = Ticket.__table__
-    session.connection().execute(
-        update(table).where(table.c.id == ticket.id).values(**values, updated_at=table.c.updated_at)
-    )
+    write_sla_columns(session, [{"id": ticket.id, **values}])
     for name, value in values.items():
         set_committed_value(ticket, name, value)
 
