@@ -31,6 +31,7 @@ from .api.base import NoDatabaseTextInErrors
 from .api.contract import ContractApi
 from .forms_util import rule
 from .models import Person
+from .tickets.queues import QUEUES
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
 
@@ -466,10 +467,8 @@ WORK_TICKETS = [
     ("can_show", "CommentModelView"),
     ("menu_access", "Tickets"),
     ("menu_access", "All tickets"),
-    ("menu_access", "My tickets"),
     ("menu_access", "New ticket"),
-    ("menu_access", "Overdue"),
-    ("menu_access", "Due soon"),
+    *[("menu_access", queue.name) for queue in QUEUES],
     ("menu_access", "Comments"),
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import STATUS_RESOLVED, Comment, Ticket
+from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
 from ..tickets.visibility import (
@@ -22,9 +23,13 @@ OUT_OF_SIGHT = ("After this change you would no longer see this ticket (another 
                 "assigned to you); send move_out_of_sight: true to save it anyway.")
 
 
+class TicketInterface(SeverityOrder, SQLAInterface):
+    pass
+
+
 class TicketApi(DomainApi):
     resource_name = "ticket"
-    datamodel = SQLAInterface(Ticket)
+    datamodel = TicketInterface(Ticket)
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     list_columns = [

@@ -1,15 +1,12 @@
 """Ticket screens at /tickets/: list with one search box, detail with comments, history and status buttons."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, StopValidation
@@ -22,18 +19,17 @@ from ..models import (
     STATUS_RESOLVED,
     STATUS_WAITING,
     Comment,
-    Team,
     Ticket,
 )
 from ..sla.display import due_badge, state_label
 from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.people import AssignableFilter, find_staff, person_label
-from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
-from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
-from .widgets import person_filter
+from ..tickets.queues import QUEUES
+from .base import RowScopedActionsMixin, format_utc
+from .ticket_list import TicketInterface, TicketListMixin
 
 MAX_COMMENT = 5000
 
@@ -77,19 +73,14 @@ def check_version(ticket: Ticket, expected) -> None:
         raise StaleTicket(str(CONFLICT_MESSAGE))
 
 
-class TicketListWidget(ListWidget):
-    template = "tickets/list_widget.html"
-
-
-class TicketModelView(RowScopedActionsMixin, ModelView):
+class TicketModelView(TicketListMixin, RowScopedActionsMixin, ModelView):
     route_base = "/tickets"
-    datamodel = CappedCountInterface(Ticket)
+    datamodel = TicketInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     page_size = 25
     list_template = "tickets/list.html"
-    list_widget = TicketListWidget
     show_template = "tickets/show.html"
     list_title = _l("Tickets")
     show_title = _l("Ticket")
@@ -129,10 +120,12 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "notify_emails": _l("Extra people to email, comma-separated."),
     }
     list_columns = ["id", "subject", "booking_id", "team", "priority", "status", "due", "assignees", "updated_at"]
-    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at"]
+    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at",
+                     "resolved_at"]
+    # The list's filters are app/tickets/filters.py's, one per column (TicketListMixin).
     search_columns = [
-        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at",
-        "resolved_at", "booking_id", "sla_state", "escalation_level", "resolve_due_at",
+        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at", "resolved_at",
+        "sla_state", "booking_id",
     ]
     formatters_columns = {
         "assignees": _names,
@@ -183,30 +176,13 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     _people = {"assignees": [["id", AssignableFilter, None]]}
     add_form_query_rel_fields = _people
     edit_form_query_rel_fields = _people
-    search_form_extra_fields = {
-        # Teams straight from one query: FAB's relation field counts them first.
-        "team": QuerySelectField(
-            _l("Team"), query_func=lambda: current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)),
-            widget=Select2Widget(), get_pk_func=lambda team: team.id,
-        ),
-        "assignees": person_filter(_l("Assignees")),
-        "created_by": person_filter(_l("Created by")),
-    }
-
     # --- list -------------------------------------------------------------------
-    def _get_list_widget(self, filters, **kwargs):
-        term = request.args.get("search", "").strip()
-        if term:
-            filters = filters.copy()
-            filters._add_filter(TicketSearchFilter("id", self.datamodel), term)
-        return super()._get_list_widget(filters=filters, **kwargs)
-
     @expose("/mine/")
     @has_access
     @permission_name("list")
     def mine(self):
-        """My tickets: the list filtered on assignee = me (a filter the user can see and remove)."""
-        return redirect(url_for(".list", _flt_0_assignees=current_person().id))
+        """My tickets: the "My open tickets" queue (kept for old bookmarks)."""
+        return redirect(QUEUES[0].href)
 
     @expose("/people/")
     @has_access
