@@ -218,3 +218,17 @@ def test_many_filters_cost_no_more_statements(floor, client_for):
     assert listed(page) == ["WAIT-URG", "NOBODY-HI"] and b'data-record-count="3"' in page
     assert len(statements) <= LIST_PAGE_BUDGET, "\n".join(statements)
     assert b"Omar Other &lt;omar.other@deyor.test&gt;" in page  # the chosen person, named in the picker
+
+
+def test_an_esc_number_opens_its_ticket_whatever_the_filters(floor, client_for):
+    people, made = floor
+    client = client_for(people["asha"])
+    ticket = made["PROG-MED"]
+    # The queue of Waiting tickets does not hold it; the ESC number still opens it.
+    answer = client.get(f"/tickets/list/?_flt_0_status=Waiting&search=ESC-{ticket.id}")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/tickets/show/{ticket.id}")
+    # Another team's ticket by its number: the list, empty, as for any ticket that does not exist.
+    hidden = made["DOM-NOBODY"]
+    for term in (f"ESC-{hidden.id}", f"#{hidden.id}", "ESC-999999"):
+        answer = client.get(f"/tickets/list/?search={term}")
+        assert answer.status_code == 200 and listed(answer.data) == [], term

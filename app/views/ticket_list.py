@@ -29,7 +29,7 @@ from ..tickets.filters import ME, MY_TEAMS, NONE, SLA_STATES, filter_problems, t
 from ..tickets.ordering import SeverityOrder
 from ..tickets.people import staff_clause
 from ..tickets.queues import QUEUES, queue_for
-from ..tickets.search import TicketSearchFilter
+from ..tickets.search import TicketSearchFilter, quoted_ticket_number
 from ..tickets.visibility import LEAD_ROLE, current_person, is_admin, role_names
 from .base import CappedCountInterface
 
@@ -161,6 +161,10 @@ class TicketListMixin:
         chosen += zip(self._filters.filters, self._filters.values)
         term = request.args.get("search", "").strip()
         if term:
+            # "ESC-2685" opens that ticket wherever one types it, whatever the list's filters.
+            number = quoted_ticket_number(term)
+            if number is not None and self.datamodel.get(number, self._base_filters) is not None:
+                return redirect(url_for(".show", pk=number))
             chosen.append((TicketSearchFilter("id", self.datamodel), term))
         order_column = request.args.get(f"_oc_{view}") or self.base_order[0]
         direction = request.args.get(f"_od_{view}") or (self.base_order[1] if order_column == self.base_order[0]

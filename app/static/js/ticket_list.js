@@ -4,7 +4,7 @@
   $(function () {
     $('#ticket-filters select.multi-choice').each(function () {
       var $select = $(this);
-      $select.select2({theme: 'bootstrap', width: '100%', placeholder: $select.data('placeholder'), closeOnSelect: false});
+      $select.select2({theme: 'bootstrap', width: '100%', placeholder: $select.data('placeholder')});
     });
     $('#ticket-filters select.person-choice').each(function () {
       var $select = $(this);
