@@ -230,5 +230,5 @@ def test_an_esc_number_opens_its_ticket_whatever_the_filters(floor, client_for):
     # Another team's ticket by its number: the list, empty, as for any ticket that does not exist.
     hidden = made["DOM-NOBODY"]
     for term in (f"ESC-{hidden.id}", f"#{hidden.id}", "ESC-999999"):
-        answer = client.get(f"/tickets/list/?search={term}")
+        answer = client.get("/tickets/list/", query_string={"search": term})
         assert answer.status_code == 200 and listed(answer.data) == [], term
