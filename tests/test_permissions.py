@@ -72,7 +72,10 @@ def test_roles_are_synced_idempotently(app):
         assert len(role.permissions) == len(granted)  # no duplicates
     lead = {(pv.permission.name, pv.view_menu.name) for pv in sm.find_role("Lead").permissions}
     agent = {(pv.permission.name, pv.view_menu.name) for pv in sm.find_role("Agent").permissions}
-    assert lead - agent == {("can_delete", "TicketModelView"), ("can_delete", "TicketApi")}
+    assert lead - agent == {
+        ("can_delete", "TicketModelView"), ("can_delete", "TicketApi"), ("can_bulk_team", "TicketModelView"),
+    }
+    assert ("can_bulk_edit", "TicketModelView") in agent
     assert not any(view in {"Teams", "Founders", "TeamModelView", "FounderModelView", "RoleModelView"} for _, view in agent)
 
 

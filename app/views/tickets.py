@@ -33,6 +33,7 @@ from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
 from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from .bulk import BulkActionsMixin
 from .widgets import person_filter
 
 MAX_COMMENT = 5000
@@ -81,7 +82,7 @@ class TicketListWidget(ListWidget):
     template = "tickets/list_widget.html"
 
 
-class TicketModelView(RowScopedActionsMixin, ModelView):
+class TicketModelView(RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
     datamodel = CappedCountInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
