@@ -20,7 +20,6 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import event, select
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.orm.exc import StaleDataError
@@ -176,7 +175,7 @@ class BulkActionsMixin:
             flash(str(RACE_MESSAGE), "danger")
         else:
             count = len(changed)
-            flash(ngettext("%(num)d ticket updated.", "%(num)d tickets updated.", count), "success")
+            flash(_("1 ticket updated.") if count == 1 else _("%(num)d tickets updated.", num=count), "success")
         return redirect(back)
 
     def _refuse_out_of_sight(self, changed: list[Ticket]) -> None:
