@@ -463,6 +463,8 @@ WORK_TICKETS = [
     ("can_show", "TicketModelView"),
     ("can_add", "TicketModelView"),
     ("can_edit", "TicketModelView"),
+    # Bulk actions on the list's rows (app/views/bulk.py): assignees, status, priority.
+    ("can_bulk_edit", "TicketModelView"),
     ("can_list", "CommentModelView"),
     ("can_show", "CommentModelView"),
     ("menu_access", "Tickets"),
@@ -490,7 +492,12 @@ WORK_TICKETS = [
 
 def role_permissions(sm) -> dict[str, list[tuple[str, str]]]:
     agent = WORK_TICKETS + _self_service(sm)
-    return {AGENT: agent, LEAD: agent + [("can_delete", "TicketModelView"), ("can_delete", "TicketApi")]}
+    lead = agent + [
+        ("can_delete", "TicketModelView"), ("can_delete", "TicketApi"),
+        # Moving many tickets to another team at once is a lead's call (agents do it one by one).
+        ("can_bulk_team", "TicketModelView"),
+    ]
+    return {AGENT: agent, LEAD: lead}
 
 
 def sync_roles(sm) -> None:

@@ -30,7 +30,6 @@ from ..tickets.ordering import SeverityOrder
 from ..tickets.people import staff_clause
 from ..tickets.queues import QUEUES, queue_for
 from ..tickets.search import TicketSearchFilter, quoted_ticket_number
-from ..tickets.visibility import LEAD_ROLE, current_person, is_admin, role_names
 from .base import CappedCountInterface
 
 PAGE_SIZES = (25, 50, 100)
@@ -153,7 +152,6 @@ class TicketListMixin:
     @expose("/list/")
     @has_access
     def list(self):
-        person = current_person()
         args = list(request.args.items(multi=True))
         view = type(self).__name__
         get_filter_args(self._filters)
@@ -211,7 +209,8 @@ class TicketListMixin:
             filtered=any(key.startswith("_flt_") for key, _v in args) or bool(term),
             can_add=sm.has_access("can_add", self.class_permission_name),
             can_edit=sm.has_access("can_edit", self.class_permission_name),
-            can_change_team=person is not None and (is_admin(person) or LEAD_ROLE in role_names(person)),
+            can_bulk_edit=sm.has_access("can_bulk_edit", self.class_permission_name),
+            can_change_team=sm.has_access("can_bulk_team", self.class_permission_name),
             people_endpoint=url_for(".people"),
             view_name=view,
         )

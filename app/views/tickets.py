@@ -29,6 +29,7 @@ from ..tickets.visibility import TicketVisibilityFilter, current_person, may_del
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
 from .base import RowScopedActionsMixin, format_utc
+from .bulk import BulkActionsMixin
 from .ticket_list import TicketInterface, TicketListMixin
 
 MAX_COMMENT = 5000
@@ -73,7 +74,7 @@ def check_version(ticket: Ticket, expected) -> None:
         raise StaleTicket(str(CONFLICT_MESSAGE))
 
 
-class TicketModelView(TicketListMixin, RowScopedActionsMixin, ModelView):
+class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
     datamodel = TicketInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
