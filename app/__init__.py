@@ -108,7 +108,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from . import credentials
+    from . import babel_cache, credentials
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
@@ -122,6 +122,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_connection_setup)
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)
+        babel_cache.install(app)
         from .api import register_apis
         from .views import register_views
 
