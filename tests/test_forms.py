@@ -259,7 +259,7 @@ def test_duplicates_lists_the_open_tickets_the_person_may_see(booking, client_fo
     first = next(t for t in found if t["id"] == tickets["mine"].id)
     assert first == {
         "id": tickets["mine"].id, "ref": f"ESC-{tickets['mine'].id}", "url": f"/tickets/show/{tickets['mine'].id}",
-        "subject": "Hotel overbooked", "status": "Open", "assignees": ["Bina Colleague"],
+        "subject": "Hotel overbooked", "status": "Open", "status_code": "Open", "assignees": ["Bina Colleague"],
     }
     # The colleague sees their own too: what one may see, nothing else.
     assert {t["id"] for t in _duplicates(client_for(colleague), "GOA-7781")} == {

@@ -238,6 +238,7 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
                 "url": url_for(".show", pk=ticket.id),
                 "subject": ticket.subject,
                 "status": _(ticket.status),
+                "status_code": ticket.status,
                 "assignees": [person.full_name for person in ticket.assignees],
             } for ticket in found],
         })

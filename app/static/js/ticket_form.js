@@ -4,6 +4,9 @@
 // - On the create form, a booking ID that already has open tickets shows them (those the
 //   person may see) beneath the field, fetched a moment after typing stops. Saving stays allowed.
 (function ($) {
+  // The colours of the ticket page's status badge.
+  var STATUS_LABELS = {'Open': 'info', 'In Progress': 'warning', 'Waiting': 'default', 'Resolved': 'success'};
+
   function assigneePickers() {
     $('select.person-picker').each(function () {
       var $select = $(this);
@@ -53,10 +56,11 @@
         link.target = '_blank';  // the form keeps what was typed
         link.rel = 'noopener';
         item.appendChild(link);
+        item.appendChild(text('span', 'label label-' + (STATUS_LABELS[ticket.status_code] || 'default') +
+          ' duplicate-status', ticket.status));
         item.appendChild(text('span', 'duplicate-subject', ticket.subject));
-        item.appendChild(text('span', 'label label-default duplicate-status', ticket.status));
-        item.appendChild(text('span', 'duplicate-assignees',
-          ticket.assignees.length ? ticket.assignees.join(', ') : box.dataset.nobody));
+        item.appendChild(text('div', 'duplicate-assignees', box.dataset.assignees + ': ' +
+          (ticket.assignees.length ? ticket.assignees.join(', ') : box.dataset.nobody)));
         list.appendChild(item);
       });
       box.hidden = tickets.length === 0;
