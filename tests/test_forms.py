@@ -48,7 +48,18 @@ def test_a_person_in_several_teams_starts_in_the_first_by_name(make_person, clie
 def test_someone_without_a_team_chooses_one(make_person, client_for):
     admin = make_person("Ada Admin", "Admin")
     page = client_for(admin).get("/tickets/add").get_data(as_text=True)
-    assert form_values(page)["team"] == []
+    assert form_values(page)["team"] == ["__None"]  # "Choose a team", not the first one unnoticed
+    assert re.search(r'<option selected value="__None">Choose a team</option>', page)
+    response = client_for(admin).post("/tickets/add", data=new_ticket_form(team="__None"))
+    assert "required" in field_errors(response, "team")[0]
+    assert db.session.query(Ticket).count() == 0
+
+
+def test_teams_are_offered_by_name(make_person, client_for):
+    agent = make_person("Asha Agent", "Agent", (INTL,))
+    page = client_for(agent).get("/tickets/add").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="team".*?</select>', page, re.S).group(0)
+    assert re.findall(r">([^<]+)</option>", select) == ["Choose a team", DOM, INTL]
 
 
 def test_a_refused_save_keeps_the_team_that_was_chosen(make_person, client_for):

@@ -51,6 +51,10 @@ def _names(people) -> str:
     return ", ".join(person.full_name for person in people or [])
 
 
+def _teams_by_name() -> list[Team]:
+    return list(current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)))
+
+
 CONFLICT_MESSAGE = _l(
     "This ticket was changed by someone else while you were editing it. "
     "Your changes were not saved: reload the ticket and apply them again."
@@ -172,7 +176,16 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     # Assignees: the as-you-type picker (never every staff member in the page), checked by the
     # field itself: only active staff are added, a deactivated assignee stays until removed.
     _assignees = AssigneeField(_l("Assignees"))
-    add_form_extra_fields = {"priority": _priority, "assignees": _assignees}
+    add_form_extra_fields = {
+        "priority": _priority,
+        "assignees": _assignees,
+        # Teams by name, and a blank to choose from for someone who has no team of their own
+        # (else the first team would be saved unnoticed); the creator's team is preselected.
+        "team": QuerySelectField(
+            _l("Team"), query_func=lambda: _teams_by_name(), get_pk_func=lambda team: team.id,
+            allow_blank=True, blank_text=_l("Choose a team"), validators=[DataRequired()], widget=Select2Widget(),
+        ),
+    }
     edit_form_extra_fields = {
         "priority": _priority,
         "assignees": _assignees,
@@ -185,8 +198,7 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     search_form_extra_fields = {
         # Teams straight from one query: FAB's relation field counts them first.
         "team": QuerySelectField(
-            _l("Team"), query_func=lambda: current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)),
-            widget=Select2Widget(), get_pk_func=lambda team: team.id,
+            _l("Team"), query_func=lambda: _teams_by_name(), widget=Select2Widget(), get_pk_func=lambda team: team.id,
         ),
         "assignees": person_filter(_l("Assignees")),
         "created_by": person_filter(_l("Created by")),
