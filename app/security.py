@@ -31,6 +31,7 @@ from .api.base import NoDatabaseTextInErrors
 from .api.contract import ContractApi
 from .forms_util import rule
 from .models import Person
+from .tickets.queues import QUEUES
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
 
@@ -462,14 +463,14 @@ WORK_TICKETS = [
     ("can_show", "TicketModelView"),
     ("can_add", "TicketModelView"),
     ("can_edit", "TicketModelView"),
+    # Bulk actions on the list's rows (app/views/bulk.py): assignees, status, priority.
+    ("can_bulk_edit", "TicketModelView"),
     ("can_list", "CommentModelView"),
     ("can_show", "CommentModelView"),
     ("menu_access", "Tickets"),
     ("menu_access", "All tickets"),
-    ("menu_access", "My tickets"),
     ("menu_access", "New ticket"),
-    ("menu_access", "Overdue"),
-    ("menu_access", "Due soon"),
+    *[("menu_access", queue.name) for queue in QUEUES],
     ("menu_access", "Comments"),
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),
@@ -491,7 +492,12 @@ WORK_TICKETS = [
 
 def role_permissions(sm) -> dict[str, list[tuple[str, str]]]:
     agent = WORK_TICKETS + _self_service(sm)
-    return {AGENT: agent, LEAD: agent + [("can_delete", "TicketModelView"), ("can_delete", "TicketApi")]}
+    lead = agent + [
+        ("can_delete", "TicketModelView"), ("can_delete", "TicketApi"),
+        # Moving many tickets to another team at once is a lead's call (agents do it one by one).
+        ("can_bulk_team", "TicketModelView"),
+    ]
+    return {AGENT: agent, LEAD: lead}
 
 
 def sync_roles(sm) -> None:

@@ -5,6 +5,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import STATUS_RESOLVED, Comment, Ticket
 from ..tickets.duplicates import MAX_DUPLICATES, open_duplicates
+from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
 from ..tickets.visibility import (
@@ -23,9 +24,13 @@ OUT_OF_SIGHT = ("After this change you would no longer see this ticket (another 
                 "assigned to you); send move_out_of_sight: true to save it anyway.")
 
 
+class TicketInterface(SeverityOrder, SQLAInterface):
+    pass
+
+
 class TicketApi(DomainApi):
     resource_name = "ticket"
-    datamodel = SQLAInterface(Ticket)
+    datamodel = TicketInterface(Ticket)
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     list_columns = [

@@ -5,7 +5,6 @@ from flask import abort, current_app, flash, g, jsonify, redirect, request, url_
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,12 +29,13 @@ from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.duplicates import booking_id_or_none, open_duplicates
 from ..tickets.people import default_team, find_staff, person_label
-from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
-from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from ..tickets.queues import QUEUES
+from .base import RowScopedActionsMixin, format_utc
+from .bulk import BulkActionsMixin
 from .fields import AssigneeField
-from .widgets import person_filter
+from .ticket_list import TicketInterface, TicketListMixin
 
 MAX_COMMENT = 5000
 
@@ -78,19 +78,14 @@ def check_version(ticket: Ticket, expected) -> None:
         raise StaleTicket(str(CONFLICT_MESSAGE))
 
 
-class TicketListWidget(ListWidget):
-    template = "tickets/list_widget.html"
-
-
-class TicketModelView(RowScopedActionsMixin, ModelView):
+class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
-    datamodel = CappedCountInterface(Ticket)
+    datamodel = TicketInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     page_size = 25
     list_template = "tickets/list.html"
-    list_widget = TicketListWidget
     show_template = "tickets/show.html"
     add_template = "tickets/add.html"
     edit_template = "tickets/edit.html"
@@ -132,10 +127,12 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "notify_emails": _l("Extra people to email, comma-separated."),
     }
     list_columns = ["id", "subject", "booking_id", "team", "priority", "status", "due", "assignees", "updated_at"]
-    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at"]
+    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at",
+                     "resolved_at"]
+    # The list's filters are app/tickets/filters.py's, one per column (TicketListMixin).
     search_columns = [
-        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at",
-        "resolved_at", "booking_id", "sla_state", "escalation_level", "resolve_due_at",
+        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at", "resolved_at",
+        "sla_state", "booking_id",
     ]
     formatters_columns = {
         "assignees": _names,
@@ -195,29 +192,14 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
             description=_l("Needed only when, after your change, you could no longer see this ticket."),
         ),
     }
-    search_form_extra_fields = {
-        # Teams straight from one query: FAB's relation field counts them first.
-        "team": QuerySelectField(
-            _l("Team"), query_func=lambda: _teams_by_name(), widget=Select2Widget(), get_pk_func=lambda team: team.id,
-        ),
-        "assignees": person_filter(_l("Assignees")),
-        "created_by": person_filter(_l("Created by")),
-    }
 
     # --- list -------------------------------------------------------------------
-    def _get_list_widget(self, filters, **kwargs):
-        term = request.args.get("search", "").strip()
-        if term:
-            filters = filters.copy()
-            filters._add_filter(TicketSearchFilter("id", self.datamodel), term)
-        return super()._get_list_widget(filters=filters, **kwargs)
-
     @expose("/mine/")
     @has_access
     @permission_name("list")
     def mine(self):
-        """My tickets: the list filtered on assignee = me (a filter the user can see and remove)."""
-        return redirect(url_for(".list", _flt_0_assignees=current_person().id))
+        """My tickets: the "My open tickets" queue (kept for old bookmarks)."""
+        return redirect(QUEUES[0].href)
 
     @expose("/people/")
     @has_access
