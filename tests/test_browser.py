@@ -124,6 +124,8 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
     )
     agent_id, agent_name, agent_email = agent.id, agent.full_name, agent.email
     colleague_id, colleague_name = colleague.id, colleague.full_name
+    # The assignee picker names people with their email.
+    agent_label, colleague_label = f"{agent_name} <{agent_email}>", f"{colleague_name} <{colleague.email}>"
     other_booking = other.booking_id
     screenshots = db.engine.dialect.name == "sqlite"
     if screenshots:
@@ -152,11 +154,11 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         page.fill("#customer_name", "Meera Krishnan")
         page.fill("#customer_contact", "meera.k@example.com")
         page.fill("#description", "Airline cancelled the flight; the customer is waiting for the refund.")
-        pick_select2(page, "assignees", agent_name)
-        pick_select2(page, "assignees", colleague_name)
+        pick_select2(page, "assignees", agent_label)
+        pick_select2(page, "assignees", colleague_label)
         assert selected_labels(page, "team") == [INTL]
         assert selected_labels(page, "priority") == ["Urgent"]
-        assert sorted(selected_labels(page, "assignees")) == sorted([agent_name, colleague_name])
+        assert sorted(selected_labels(page, "assignees")) == sorted([agent_label, colleague_label])
         snap("ticket-add.png")
         page.click("#model_form button[type=submit]")
         page.wait_for_url(re.compile(r"/tickets/show/\d+$"))

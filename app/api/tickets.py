@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import STATUS_RESOLVED, Comment, Ticket
+from ..tickets.duplicates import MAX_DUPLICATES, open_duplicates
 from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
@@ -64,9 +65,26 @@ class TicketApi(DomainApi):
             ticket = Ticket(status="Open", **data)
             self.datamodel.session.add(ticket)
             self.commit()
-            return self.response(201, id=ticket.id, result=self.result(ticket))
+            # The open tickets already on this booking that the caller may see (as the create
+            # form warns about them): a client can point the person at them.
+            duplicates = open_duplicates(
+                self.datamodel.session, ticket.booking_id, current_person(), exclude_id=ticket.id)
+            return self.response(201, id=ticket.id, result=self.result(ticket),
+                                 duplicates=[other.id for other in duplicates])
 
         return self.handle(create)
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        created = operations.get("post", {}).get("responses", {}).get("201", {})
+        schema = created.get("content", {}).get("application/json", {}).get("schema", {})
+        if "result" in schema.get("properties", {}):
+            schema["properties"]["duplicates"] = {
+                "type": "array", "items": {"type": "integer"},
+                "description": (f"Ids of the open (not Resolved) tickets on the same booking ID that the caller "
+                                f"may see, the new one excluded; the newest {MAX_DUPLICATES} at most"),
+            }
+            schema["required"] = [*schema.get("required", []), "duplicates"]
 
     def put_headless(self, pk):
         def update():

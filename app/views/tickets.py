@@ -1,15 +1,17 @@
 """Ticket screens at /tickets/: list with one search box, detail with comments, history and status buttons."""
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
-from wtforms.validators import DataRequired, StopValidation
+from wtforms.validators import DataRequired
 
 from ..forms_util import rule
 from ..models import (
@@ -19,17 +21,20 @@ from ..models import (
     STATUS_RESOLVED,
     STATUS_WAITING,
     Comment,
+    Team,
     Ticket,
 )
 from ..sla.display import due_badge, state_label
 from ..sla.summary import sla_summary
 from ..tickets import validation as v
-from ..tickets.people import AssignableFilter, find_staff, person_label
+from ..tickets.duplicates import booking_id_or_none, open_duplicates
+from ..tickets.people import default_team, find_staff, person_label
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
 from .base import RowScopedActionsMixin, format_utc
 from .bulk import BulkActionsMixin
+from .fields import AssigneeField
 from .ticket_list import TicketInterface, TicketListMixin
 
 MAX_COMMENT = 5000
@@ -42,13 +47,12 @@ def _text(label, max_length: int, required: bool = False, multiline: bool = Fals
     ))
 
 
-def _at_most_assignees(form, field) -> None:
-    if len(field.data or []) > v.MAX_ASSIGNEES:
-        raise StopValidation(_("%(label)s: at most %(count)d people.", label=_("Assignees"), count=v.MAX_ASSIGNEES))
-
-
 def _names(people) -> str:
     return ", ".join(person.full_name for person in people or [])
+
+
+def _teams_by_name() -> list[Team]:
+    return list(current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)))
 
 
 CONFLICT_MESSAGE = _l(
@@ -83,6 +87,8 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
     page_size = 25
     list_template = "tickets/list.html"
     show_template = "tickets/show.html"
+    add_template = "tickets/add.html"
+    edit_template = "tickets/edit.html"
     list_title = _l("Tickets")
     show_title = _l("Ticket")
     add_title = _l("New ticket")
@@ -156,7 +162,6 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
         "customer_contact": [rule(v.normalize_customer_contact)],
         "description": [_text(_l("Description"), 5000, multiline=True)],
         "notify_emails": [rule(v.normalize_email_list)],
-        "assignees": [_at_most_assignees],
     }
     _priority = SelectField(
         _l("Priority"),
@@ -165,18 +170,29 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
         validators=[DataRequired()],
         widget=Select2Widget(),
     )
-    add_form_extra_fields = {"priority": _priority}
+    # Assignees: the as-you-type picker (never every staff member in the page), checked by the
+    # field itself: only active staff are added, a deactivated assignee stays until removed.
+    _assignees = AssigneeField(_l("Assignees"))
+    add_form_extra_fields = {
+        "priority": _priority,
+        "assignees": _assignees,
+        # Teams by name, and a blank to choose from for someone who has no team of their own
+        # (else the first team would be saved unnoticed); the creator's team is preselected.
+        "team": QuerySelectField(
+            _l("Team"), query_func=lambda: _teams_by_name(), get_pk_func=lambda team: team.id,
+            allow_blank=True, blank_text=_l("Choose a team"), validators=[DataRequired()], widget=Select2Widget(),
+        ),
+    }
     edit_form_extra_fields = {
         "priority": _priority,
+        "assignees": _assignees,
         "expected_version": HiddenField(),
         "move_out_of_sight": BooleanField(
             _l("Move it out of my sight"),
             description=_l("Needed only when, after your change, you could no longer see this ticket."),
         ),
     }
-    _people = {"assignees": [["id", AssignableFilter, None]]}
-    add_form_query_rel_fields = _people
-    edit_form_query_rel_fields = _people
+
     # --- list -------------------------------------------------------------------
     @expose("/mine/")
     @has_access
@@ -189,11 +205,44 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
     @has_access
     @permission_name("list")
     def people(self):
-        """Staff matching ?q= (name or email) for the person filters, as Select2 results."""
-        found = find_staff(self.datamodel.session, request.args.get("q", ""))
+        """Staff matching ?q= (name or email) for the person pickers, as Select2 results.
+        `team=<id>`: that team's people first; `assignable=1`: only people who may be assigned."""
+        team = request.args.get("team", "").strip()
+        found = find_staff(
+            self.datamodel.session, request.args.get("q", ""),
+            team_id=int(team) if team.isdigit() and len(team) < 10 else None,
+            assignable=request.args.get("assignable") in ("1", "true"),
+        )
         return jsonify([{"id": person.id, "text": person_label(person)} for person in found])
 
     # --- add / edit ---------------------------------------------------------------
+    @expose("/duplicates/")
+    @has_access
+    @permission_name("add")
+    def duplicates(self):
+        """Open tickets on ?booking_id= that the person may see, for the create form's warning.
+        The booking ID is read as validation reads it; anything that cannot be one finds nothing."""
+        raw = request.args.get("booking_id", "")
+        found = open_duplicates(self.datamodel.session, raw, current_person())
+        return jsonify({
+            "booking_id": booking_id_or_none(raw) or "",
+            "tickets": [{
+                "id": ticket.id,
+                "ref": f"ESC-{ticket.id}",
+                "url": url_for(".show", pk=ticket.id),
+                "subject": ticket.subject,
+                "status": _(ticket.status),
+                "status_code": ticket.status,
+                "assignees": [person.full_name for person in ticket.assignees],
+            } for ticket in found],
+        })
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        """A new ticket starts in the creator's team (their first team by name)."""
+        if request.method == "GET" and form.team.data is None:
+            form.team.data = default_team(current_person())
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
     def prefill_form(self, form, pk) -> None:
         form.expected_version.data = self.datamodel.get(pk).version
 
