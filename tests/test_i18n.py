@@ -68,7 +68,7 @@ LIST_LABELS = {
     # English: Hindi. Menu, list title, search box and column labels of our own views.
     "Tickets": "टिकट",
     "All tickets": "सभी टिकट",
-    "My tickets": "मेरे टिकट",
+    "My open tickets": "मेरे खुले टिकट",
     "New ticket": "नया टिकट",
     "Comments": "टिप्पणियाँ",
     "Search": "खोजें",
