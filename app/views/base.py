@@ -11,14 +11,17 @@ from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 from ..limits import INT64, MAX_PAGE, MAX_PAGE_SIZE
+from ..sla.display import display_time
 
 # FAB finds its list arguments anywhere in a key (re.findall("page_(.*)", key)): so do we.
 _LIST_ARG = re.compile(r"(?P<kind>_oc|_od|psize|page)_(?P<view>.*)")
 
 
-def format_utc(value) -> str:
-    """Times are stored as naive UTC; show them to the minute and say so."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def format_local(value) -> str:
+    """A stored (naive UTC) time as people read it: in DISPLAY_TIMEZONE, to the minute, with the
+    zone's abbreviation ("03 Dec 2026 20:35 IST"). The one formatter of every screen and email
+    (templates call it as the `local_time` filter)."""
+    return display_time(value)
 
 
 def _whole_number(text: str, low: int, high: int):

@@ -32,7 +32,7 @@ from ..tickets.people import AssignableFilter, find_staff, person_label
 from ..tickets.search import TicketSearchFilter
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
-from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from .base import CappedCountInterface, RowScopedActionsMixin, format_local
 from .widgets import person_filter
 
 MAX_COMMENT = 5000
@@ -138,9 +138,9 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "assignees": _names,
         "status": _,
         "priority": _,
-        "created_at": format_utc,
-        "updated_at": format_utc,
-        "resolved_at": format_utc,
+        "created_at": format_local,
+        "updated_at": format_local,
+        "resolved_at": format_local,
         "due": due_badge,
         "sla_state": state_label,
     }
