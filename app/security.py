@@ -447,14 +447,14 @@ class DeyorSecurityManager(SecurityManager):
                 role_ids.append(role.id)
         if role_ids:
             pv, granted = self.permissionview_model, assoc_permissionview_role
-            result |= set(self.session.execute(
+            result |= {(perm, view) for perm, view in self.session.execute(
                 select(self.permission_model.name, self.viewmenu_model.name)
                 .select_from(pv)
                 .join(self.permission_model, pv.permission_id == self.permission_model.id)
                 .join(self.viewmenu_model, pv.view_menu_id == self.viewmenu_model.id)
                 .join(granted, granted.c.permission_view_id == pv.id)
                 .where(granted.c.role_id.in_(role_ids))
-            ).tuples())
+            )}
         return result
 
     def auth_user_db(self, username, password):

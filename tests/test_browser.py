@@ -202,6 +202,7 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         expect(comment).to_have_count(1)
         expect(comment).to_contain_text(agent_name)
 
+        page.click("#resolve-toggle")  # the resolve form opens on Resolve
         page.fill("#resolution_notes", "Refund confirmed by the airline; customer informed.")
         page.click("#resolve-form button[type=submit]")
         expect(page.locator("#ticket-status")).to_have_text("Resolved")

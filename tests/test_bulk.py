@@ -172,6 +172,25 @@ def test_resolve_asks_for_notes_once_and_puts_them_on_each_ticket(floor, client_
         assert len(outbox_rows(ticket, "resolved")) == 1
 
 
+def test_reopening_resolved_tickets_asks_for_the_reason_once(floor, client_for):
+    people, tickets, _ = floor
+    client = client_for(people["agent"])
+    bulk(client, "bulk_status", tickets[:2], status="Resolved", resolution_notes="Refunded.")
+    before = snapshot(tickets)
+    response = bulk(client, "bulk_status", tickets, follow=True, status="Open")
+    assert "Reason for reopening is required." in flashed(response)
+    assert snapshot(tickets) == before  # not even the third, which needed no reason
+
+    response = bulk(client, "bulk_status", tickets, follow=True, status="In Progress",
+                    reopen_reason="The airline took the refund back.")
+    assert "3 tickets updated." in flashed(response)
+    for ticket in tickets[:2]:
+        ticket = fresh(ticket)
+        assert ticket.status == "In Progress" and ticket.resolution_notes is None
+        assert [c.body for c in ticket.comments] == ["Reopened: The airline took the refund back."]
+    assert fresh(tickets[2]).comments == []  # it was not resolved: no reopen comment
+
+
 def test_status_change_skips_rows_already_there_and_refuses_unknown_status(floor, client_for):
     people, tickets, _ = floor
     client = client_for(people["agent"])

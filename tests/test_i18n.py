@@ -89,7 +89,10 @@ SHOW_LABELS = {
     "No comments yet.": "अभी तक कोई टिप्पणी नहीं।",
     "Comments": "टिप्पणियाँ",
     "History": "इतिहास",
-    "When (UTC)": "कब (UTC)",
+    "When": "कब",
+    "Conversation": "बातचीत",
+    "Details": "विवरण",
+    "Edit": "संपादित करें",
     "Who": "किसने",
     "Customer": "ग्राहक",
     "Created": "बनाया गया",  # the "What" of a history row (and the Created column)

@@ -97,10 +97,11 @@ class TicketApi(DomainApi):
                 raise ApiError(409, "This ticket was changed by someone else meanwhile; reload it and apply your change again.")
             status = data.pop("status", None)
             notes = data.pop("resolution_notes", None)
+            reason = data.pop("reopen_reason", None)
             move_out_of_sight = data.pop("move_out_of_sight", False)
             for name, value in data.items():
                 setattr(ticket, name, value)
-            self._apply_status(ticket, status, notes)
+            self._apply_status(ticket, status, notes, reason)
             if not move_out_of_sight and not still_visible_after_change(ticket, current_person()):
                 raise ApiError(422, {"move_out_of_sight": [OUT_OF_SIGHT]})
             self.commit()
@@ -113,11 +114,14 @@ class TicketApi(DomainApi):
             raise ApiError(403, "Only an admin or a lead of the ticket's team can delete it.")
 
     @staticmethod
-    def _apply_status(ticket: Ticket, status, notes) -> None:
+    def _apply_status(ticket: Ticket, status, notes, reason=None) -> None:
         try:
             if status is not None and status != ticket.status:
-                change_status(ticket, status, current_person(), notes)
-            elif notes is not None:
+                change_status(ticket, status, current_person(), notes, reason)
+                return
+            if reason is not None:
+                raise WorkflowError("reopen_reason", "A reopen reason goes with reopening a resolved ticket.")
+            if notes is not None:
                 if ticket.status != STATUS_RESOLVED:
                     raise WorkflowError("resolution_notes", "Resolution notes go with resolving the ticket.")
                 ticket.resolution_notes = normalize_text(

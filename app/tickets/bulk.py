@@ -70,10 +70,11 @@ def remove_assignees(ticket: Ticket, people: list[Person]) -> bool:
     return False
 
 
-def set_status(ticket: Ticket, status: str, actor: Optional[Person], notes: Optional[str]) -> bool:
+def set_status(ticket: Ticket, status: str, actor: Optional[Person], notes: Optional[str],
+               reopen_reason: Optional[str] = None) -> bool:
     if ticket.status == status:
         return False
-    change_status(ticket, status, actor, notes)
+    change_status(ticket, status, actor, notes, reopen_reason)
     return True
 
 

@@ -89,8 +89,10 @@ class BulkActionsMixin:
         def checked() -> Callable[[Ticket], bool]:
             status = bulk.checked_status(request.form.get("status"))
             notes = bulk.checked_notes(status, request.form.get("resolution_notes"))
+            # Asked once, as the notes are: each resolved ticket reopened gets it as a comment.
+            reason = request.form.get("reopen_reason")
             me = current_person()
-            return lambda ticket: bulk.set_status(ticket, status, me, notes)
+            return lambda ticket: bulk.set_status(ticket, status, me, notes, reason)
 
         return self._bulk(_rows(items), checked)
 

@@ -1,6 +1,8 @@
 """Ticket screens at /tickets/: list with one search box, detail with comments, history and status buttons."""
 from __future__ import annotations
 
+from typing import Optional
+
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -32,10 +34,11 @@ from ..tickets.people import default_team, find_staff, person_label
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
-from .base import RowScopedActionsMixin, format_utc
+from .base import KeepTypedOnRefusalMixin, RowScopedActionsMixin, format_local
 from .bulk import BulkActionsMixin
 from .fields import AssigneeField
 from .ticket_list import TicketInterface, TicketListMixin
+from .ticket_page import history_rows
 
 MAX_COMMENT = 5000
 
@@ -59,10 +62,16 @@ CONFLICT_MESSAGE = _l(
     "This ticket was changed by someone else while you were editing it. "
     "Your changes were not saved: reload the ticket and apply them again."
 )
+# When what was typed is shown again: the form now carries the ticket's current version.
+TYPED_CONFLICT_MESSAGE = _l(
+    "This ticket was changed by someone else while you were working on it. Nothing was saved; "
+    "what you typed is kept below. Check the ticket as it is now, then send again: that applies "
+    "what the form shows."
+)
 
 
 class StaleTicket(ValueError):
-    pass
+    http_status = 409
 
 
 OUT_OF_SIGHT_MESSAGE = _l(
@@ -78,7 +87,7 @@ def check_version(ticket: Ticket, expected) -> None:
         raise StaleTicket(str(CONFLICT_MESSAGE))
 
 
-class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
+class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
     datamodel = TicketInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
@@ -138,9 +147,9 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
         "assignees": _names,
         "status": _,
         "priority": _,
-        "created_at": format_utc,
-        "updated_at": format_utc,
-        "resolved_at": format_utc,
+        "created_at": format_local,
+        "updated_at": format_local,
+        "resolved_at": format_local,
         "due": due_badge,
         "sla_state": state_label,
     }
@@ -260,6 +269,13 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
             session.rollback()
             raise ValueError(str(OUT_OF_SIGHT_MESSAGE))
 
+    def refused_form(self, form, item: Ticket, error: Exception) -> None:
+        """The edit form shown again after a refusal is based on the ticket as stored now, and a
+        conflict says what sending it again does."""
+        form.expected_version.data = item.version
+        if isinstance(error, StaleTicket):
+            error.args = (str(TYPED_CONFLICT_MESSAGE),)
+
     def pre_delete(self, item: Ticket) -> None:
         if not may_delete(current_person(), item):
             raise ValueError(str(DELETE_REFUSED_MESSAGE))
@@ -287,24 +303,30 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
             abort(404)
         return ticket
 
+    def _ticket_page(self, ticket: Ticket, typed: Optional[dict] = None, open_form: str = "", status: int = 200):
+        """The ticket page; after a refused post, with what was typed (`typed`) back in its form
+        and that form open (`open_form`: "resolve" or "reopen"), answered with `status`."""
+        page = self.render_template(
+            self.show_template,
+            pk=ticket.id,
+            title=f"ESC-{ticket.id} · {ticket.subject}",
+            ticket=ticket,
+            comments=ticket.comments,
+            history=history_rows(ticket.events),
+            next_statuses=self._next_statuses(ticket.status),
+            sla=sla_summary(self.datamodel.session, ticket),
+            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
+            typed=typed or {},
+            open_form=open_form,
+        )
+        return page, status
+
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
         ticket = self._visible_or_404(pk)
-        widgets = self._get_show_widget(pk, ticket)
         self.update_redirect()
-        return self.render_template(
-            self.show_template,
-            pk=ticket.id,
-            title=f"ESC-{ticket.id} · {ticket.subject}",
-            widgets=widgets,
-            ticket=ticket,
-            comments=ticket.comments,
-            events=ticket.events,
-            next_statuses=self._next_statuses(ticket.status),
-            sla=sla_summary(self.datamodel.session, ticket),
-            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
-        )
+        return self._ticket_page(ticket)
 
     @staticmethod
     def _next_statuses(status: str) -> list[tuple[str, str]]:
@@ -321,38 +343,47 @@ class TicketModelView(TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, 
     @has_access
     @permission_name("edit")
     def status(self, pk):
+        """A status button. Refused (a conflict, missing notes or reason), nothing changes; what
+        was typed comes back in its open form with the message, on the ticket as it is now."""
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
+        notes, reason = request.form.get("resolution_notes"), request.form.get("reopen_reason")
+        was_resolved = ticket.status == STATUS_RESOLVED
         try:
             check_version(ticket, request.form.get("version"))
-            change_status(
-                ticket, request.form.get("status", ""), current_person(), request.form.get("resolution_notes")
-            )
+            change_status(ticket, request.form.get("status", ""), current_person(), notes, reason)
             session.commit()
-        except ValueError as exc:
+        except (ValueError, StaleDataError) as exc:
             session.rollback()
-            flash(str(exc), "danger")
-        except StaleDataError:
-            session.rollback()
-            flash(str(CONFLICT_MESSAGE), "danger")
-        else:
-            flash(_("Status changed to %(status)s.", status=_(ticket.status)), "success")
+            conflict = isinstance(exc, (StaleTicket, StaleDataError))
+            if notes is None and reason is None:  # a plain button: nothing typed to keep
+                flash(str(CONFLICT_MESSAGE if conflict else exc), "danger")
+                return redirect(url_for(".show", pk=pk))
+            flash(str(TYPED_CONFLICT_MESSAGE if conflict else exc), "danger")
+            return self._ticket_page(
+                self._visible_or_404(pk), typed={"resolution_notes": notes, "reopen_reason": reason},
+                open_form="reopen" if was_resolved else "resolve", status=409 if conflict else 422,
+            )
+        flash(_("Status changed to %(status)s.", status=_(ticket.status)), "success")
         return redirect(url_for(".show", pk=pk))
 
     @expose("/comment/<pk>", methods=["POST"])
     @has_access
     @permission_name("edit")
     def comment(self, pk):
+        """A comment; refused (empty, too long, a write racing ours), the page comes back with the
+        typed text in the form and the message."""
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
+        typed = request.form.get("body")
         try:
-            body = v.normalize_text(
-                request.form.get("body"), label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True
-            )
-        except v.InvalidValue as exc:
-            flash(str(exc), "danger")
-        else:
+            body = v.normalize_text(typed, label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True)
             session.add(Comment(ticket=ticket, author=current_person(), body=body))
             session.commit()
-            flash(_("Comment added."), "success")
+        except (v.InvalidValue, StaleDataError) as exc:
+            session.rollback()
+            conflict = isinstance(exc, StaleDataError)
+            flash(str(TYPED_CONFLICT_MESSAGE if conflict else exc), "danger")
+            return self._ticket_page(self._visible_or_404(pk), typed={"comment": typed}, status=409 if conflict else 422)
+        flash(_("Comment added."), "success")
         return redirect(url_for(".show", pk=pk) + "#comments")

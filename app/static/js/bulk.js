@@ -25,7 +25,7 @@
     function showControls() {
       toolbar.querySelectorAll('[data-bulk-for]').forEach(function (el) {
         var shown = el.dataset.bulkFor.split(' ').indexOf(action.value) >= 0;
-        if (shown && el.dataset.bulkStatus) { shown = status && status.value === el.dataset.bulkStatus; }
+        if (shown && el.dataset.bulkStatus) { shown = status && el.dataset.bulkStatus.split(' ').indexOf(status.value) !== -1; }
         el.hidden = !shown;
         // Hidden values are not sent: a hidden textarea or select must not travel with the form.
         el.querySelectorAll('select, textarea, input').forEach(function (field) { field.disabled = !shown; });
