@@ -236,7 +236,9 @@ class TicketListMixin:
                 assignees=", ".join(person.full_name for person in ticket.assignees),
                 age=age(ticket.created_at),
                 created=display_time(ticket.created_at),
-                updated=display_time(ticket.updated_at, "%d %b %H:%M"),
+                # (the year only when it is not this one)
+                updated=display_time(ticket.updated_at, "%d %b %H:%M" if ticket.updated_at.year == now.year
+                                     else "%d %b %Y"),
             )
             for ticket in tickets
         ]
