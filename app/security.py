@@ -471,6 +471,7 @@ WORK_TICKETS = [
     ("menu_access", "Overdue"),
     ("menu_access", "Due soon"),
     ("menu_access", "Comments"),
+    ("can_access", "SavedViews"),  # one's own saved views of the list
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),
     ("can_post", "TicketApi"),
