@@ -122,6 +122,7 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         "roles": [DataRequired(message=_l("Choose at least one role."))],
     }
     base_order = ("first_name", "asc")
+    formatters_columns = {"active": lambda active: _("Yes") if active else _("No")}  # not True/False
     add_row_message = _l("Team member added.")
     edit_row_message = _l("Team member saved.")
 
