@@ -404,3 +404,20 @@ def test_listed_fab_msgids_are_fabs():
            for m in extract_from_dir(str(fab_dir), method_map, keywords=keywords)}
     assert len(listed) > 100
     assert not listed - fab, f"not FAB msgids (any more): {sorted(listed - fab)}"
+
+
+def test_the_500_page_is_translated_and_tells_nothing_of_the_code(app):
+    """(Tests propagate exceptions, so the registered handler is called as Flask would.)"""
+    from flask import session
+    from werkzeug.exceptions import InternalServerError
+
+    handler = app.error_handler_spec[None][500][InternalServerError]
+    with app.test_request_context("/tickets/list/", headers={"Accept": "text/html"}):
+        session["locale"] = "hi"
+        body, code = handler(InternalServerError(original_exception=RuntimeError("secret detail")))
+    assert code == 500
+    assert "कुछ गड़बड़ हुई" in body and "Something went wrong" not in body
+    assert "Traceback" not in body and "secret detail" not in body and "RuntimeError" not in body
+    with app.test_request_context("/api/v1/ticket/", headers={"Accept": "application/json"}):
+        response, code = handler(InternalServerError())
+    assert code == 500 and set(response.get_json()) == {"message"}
