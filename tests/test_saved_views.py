@@ -209,3 +209,15 @@ def test_a_persons_views_go_with_them(agent, client_for):
     db.session.delete(db.session.get(type(agent), agent.id))
     db.session.commit()
     assert db.session.query(SavedView).count() == 0
+
+
+def test_the_database_refuses_a_duplicate_name_in_another_case(agent):
+    """The unique index on (person_id, lower(name)) backs the check when two saves race."""
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.add(SavedView(person_id=agent.id, name="Überfällig", query=""))
+    db.session.commit()
+    db.session.add(SavedView(person_id=agent.id, name="überFÄLLIG", query=""))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
