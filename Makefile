@@ -60,7 +60,7 @@ bench: install-dev
 
 # Refresh the README's pictures in docs/screenshots/ from the browser test.
 screenshots: install-dev
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser*.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

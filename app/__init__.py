@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import headers
 from .extensions import csrf, db, mail, migrate
+from .sla.display import display_time
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "migrations"
@@ -94,6 +95,7 @@ def _blank_when_none(value: Any) -> Any:
 def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     app = Flask(__name__)
     app.jinja_env.finalize = _blank_when_none
+    app.add_template_filter(display_time, "local_time")  # every time shown: DISPLAY_TIMEZONE
     app.config.from_object("config")
     app.config.update(overrides or {})
     _check_secret_key(app)
@@ -108,7 +110,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from . import credentials
+    from . import babel_cache, credentials
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
@@ -122,6 +124,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_connection_setup)
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)
+        babel_cache.install(app)
         from .api import register_apis
         from .views import register_views
 

@@ -417,7 +417,8 @@ def _login(client, email: str, password: str) -> None:
         raise SystemExit(f"bench login failed for {email}")
 
 
-RECORD_COUNT = re.compile(rb"Record Count:</strong>\s*(\d[\d,]*)(\+?)")
+# FAB's list pages say "Record Count: N"; the ticket list carries it as data-record-count="N".
+RECORD_COUNT = re.compile(rb"(?:Record Count:</strong>\s*|data-record-count=\")(\d[\d,]*)(\+?)")
 
 
 def record_count(body: bytes) -> Optional[tuple[int, bool]]:

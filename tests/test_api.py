@@ -442,9 +442,15 @@ def test_agent_whole_job(world, api_for, app):
     events = db.session.scalars(select(Notification.event).where(Notification.ticket_id == ticket_id)).all()
     assert sorted(events) == ["created", "resolved"]
 
-    # reopen clears the resolution
+    # reopen needs a reason: refused without one, nothing changed
     response = api.put(f"/api/v1/ticket/{ticket_id}", {"status": "In Progress"})
+    assert_refused(response, "reopen_reason")
+    assert fresh(ticket).status == "Resolved" and fresh(ticket).resolution_notes == "Rebooked, refunded fee"
+
+    # reopen clears the resolution; the reason is the reopener's comment
+    response = api.put(f"/api/v1/ticket/{ticket_id}", {"status": "In Progress", "reopen_reason": "Fee not refunded"})
     assert response.status_code == 200, response.json
+    assert [c.body for c in fresh(ticket).comments][-1:] == ["Reopened: Fee not refunded"]
     ticket = fresh(ticket)
     assert ticket.status == "In Progress"
     assert (ticket.resolved_at, ticket.resolved_by_id, ticket.resolution_notes) == (None, None, None)

@@ -175,7 +175,7 @@ def test_generated_client_does_the_agents_whole_job(generated, people):
     assert type(stale).__name__ == "TicketPutResponse409" and stale.message
 
     # reopen
-    reopened = put.sync(ticket_id, client=client, body=g.model("TicketApiPut")(status=status.OPEN))
+    reopened = put.sync(ticket_id, client=client, body=g.model("TicketApiPut")(status=status.OPEN, reopen_reason="Refund bounced"))
     assert type(reopened).__name__ == "TicketPutResponse200", reopened
     again = g.api("ticket_api.ticket_get").sync(ticket_id, client=client).result
     assert again.status == "Open" and again.resolved_by is None and again.resolved_at is None

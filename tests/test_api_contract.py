@@ -46,7 +46,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Comment, Founder, Ticket
-from tests.conftest import DOM, INTL, PASSWORD
+from tests.conftest import DOM, INTL, PASSWORD, team
 
 SEED = 20260601
 RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar")
@@ -379,8 +379,9 @@ def _ints(values: Any) -> set[int]:
 
 
 def ticket_ids_in_ticket_body(body: dict) -> set[int]:
-    """`ids`, the top-level `id` and `result[].id` of a ticket list, show, create or update."""
-    ids = _ints(body.get("ids") or []) | _ints(body.get("id"))
+    """`ids`, the top-level `id`, `result[].id` and a create's `duplicates` of a ticket list, show,
+    create or update."""
+    ids = _ints(body.get("ids") or []) | _ints(body.get("id")) | _ints(body.get("duplicates") or [])
     for row in _rows(body):
         ids |= _ints(row.get("id"))
     return ids
@@ -443,6 +444,11 @@ def with_probe_examples(spec: dict, world: World) -> dict:
 
     body_examples(paths["/api/v1/comment/"]["post"], [{"ticket": pk, "body": "Any news?"} for pk in hidden_tickets])
     body_examples(paths["/api/v1/ticket/{pk}"]["put"], [{"status": "In Progress"}])
+    # New tickets on the hidden tickets' bookings: their `duplicates` must not name those.
+    body_examples(paths["/api/v1/ticket/"]["post"], [
+        {"subject": "Same booking", "booking_id": booking, "team": team(INTL).id}
+        for booking in ("HID-0001", "hid-0002", " HID-0003 ")
+    ])
 
     def query_examples(operation: dict, values: list[dict]) -> None:
         for parameter in operation.get("parameters", []):

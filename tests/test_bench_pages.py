@@ -82,5 +82,7 @@ def test_a_capped_record_count_reads_as_a_lower_bound():
     assert pages.record_count(b"<strong>Record Count:</strong> 10,000+\n") == (10_000, True)
     assert pages.record_count(b"<strong>Record Count:</strong> 2,000 ") == (2_000, False)
     assert pages.record_count(b"<strong>Record Count:</strong> 0") == (0, False)
+    assert pages.record_count(b'<span data-record-count="2134">') == (2_134, False)
+    assert pages.record_count(b'<span data-record-count="10,000+">') == (10_000, True)
     assert pages.record_count(b"no count here") is None
     assert pages.rows_text(10_000, True) == "10,000+" and pages.rows_text(300, False) == "300"

@@ -72,9 +72,12 @@ def test_second_edit_from_a_stale_form_is_refused(two):
     assert stored.subject == "Hotel overbooked in Goa: 2 rooms short", "the first save was overwritten"
     assert stored.priority == "High", "the stale save was applied"
     assert stored.version == 2
-    assert response.status_code == 200
-    assert response.request.path == f"/tickets/show/{ticket.id}"
+    # the form again, with what was typed and the message (nothing typed is lost)
+    assert response.status_code == 409
+    assert response.request.path == f"/tickets/edit/{ticket.id}"
     assert conflict_shown(response), flashes(response)
+    assert re.search(r'<option[^>]*selected[^>]*value="Urgent"|<option[^>]*value="Urgent"[^>]*selected',
+                     response.get_data(as_text=True))
 
 
 def test_after_a_conflict_reloading_the_form_lets_the_change_through(two):
@@ -163,9 +166,10 @@ def test_second_status_change_from_a_stale_page_is_refused(two):
     assert stored.resolved_at is None and stored.resolved_by_id is None and stored.resolution_notes is None
     assert stored.version == 2
     assert [e.new_value for e in stored.events if e.field == "status"] == ["In Progress"]
-    assert response.status_code == 200
-    assert response.request.path == f"/tickets/show/{ticket.id}"
+    # the ticket page again, the notes kept in the open resolve form
+    assert response.status_code == 409
     assert conflict_shown(response), flashes(response)
+    assert ">Refunded</textarea>" in response.get_data(as_text=True)
 
 
 def test_status_change_after_an_edit_is_refused(two):

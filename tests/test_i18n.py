@@ -70,7 +70,7 @@ LIST_LABELS = {
     # English: Hindi. Menu, list title, search box and column labels of our own views.
     "Tickets": "टिकट",
     "All tickets": "सभी टिकट",
-    "My tickets": "मेरे टिकट",
+    "My open tickets": "मेरे खुले टिकट",
     "New ticket": "नया टिकट",
     "Comments": "टिप्पणियाँ",
     "Search": "खोजें",
@@ -91,7 +91,10 @@ SHOW_LABELS = {
     "No comments yet.": "अभी तक कोई टिप्पणी नहीं।",
     "Comments": "टिप्पणियाँ",
     "History": "इतिहास",
-    "When (UTC)": "कब (UTC)",
+    "When": "कब",
+    "Conversation": "बातचीत",
+    "Details": "विवरण",
+    "Edit": "संपादित करें",
     "Who": "किसने",
     "Customer": "ग्राहक",
     "Created": "बनाया गया",  # the "What" of a history row (and the Created column)

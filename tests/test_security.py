@@ -365,7 +365,8 @@ def test_team_changes_and_notes_edits_are_in_the_history(app, make_person, make_
     assert client.put(f"/api/v1/ticket/{ticket.id}", json={"resolution_notes": "Refunded in full"},
                       headers=headers).status_code == 200
     assert client.put(f"/api/v1/ticket/{ticket.id}", json={"team": team(DOM).id}, headers=headers).status_code == 200
-    assert client.put(f"/api/v1/ticket/{ticket.id}", json={"status": "Open"}, headers=headers).status_code == 200
+    assert client.put(f"/api/v1/ticket/{ticket.id}", json={"status": "Open", "reopen_reason": "Charged twice"},
+                      headers=headers).status_code == 200
     events = [(e.field, e.old_value, e.new_value) for e in db.session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))]
     assert ("resolution_notes", "Refunded", "Refunded in full") in events

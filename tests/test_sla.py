@@ -183,7 +183,7 @@ def test_reopening_starts_a_new_resolution_clock(floor, make_ticket, signed_in):
     assert resolved.sla_state == "met" and resolved.escalation_at is None
     assert resolved.resolution_minutes == 20
     with time_machine.travel(T0 + timedelta(hours=10), tick=False):
-        post_status(lead, ticket, "Open")
+        post_status(lead, ticket, "Open", reopen_reason="Refund bounced")
     reopened = fresh(ticket)
     assert reopened.sla_cycle == 2
     assert reopened.resolve_due_at == T0 + timedelta(hours=14)

@@ -78,6 +78,10 @@ class TicketPutSchema(StrictSchema):
     assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause), v.MAX_ASSIGNEES)
     status = fields.String(validate=validate.OneOf(STATUSES))
     resolution_notes = fields.String(load_only=True)
+    reopen_reason = fields.String(load_only=True, metadata={
+        "description": "Required when the status leaves Resolved (a reopen): why; it is added as your "
+                       "comment on the ticket. The earlier resolution stays in the history.",
+    })
     version = fields.Integer(strict=True, metadata={"description": "The version you read; a mismatch answers 409."})
     move_out_of_sight = fields.Boolean(load_only=True, metadata={
         "description": "Required (true) when after this change you could no longer see the ticket "

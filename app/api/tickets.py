@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import STATUS_RESOLVED, Comment, Ticket
+from ..tickets.duplicates import MAX_DUPLICATES, open_duplicates
+from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
 from ..tickets.visibility import (
@@ -22,9 +24,13 @@ OUT_OF_SIGHT = ("After this change you would no longer see this ticket (another 
                 "assigned to you); send move_out_of_sight: true to save it anyway.")
 
 
+class TicketInterface(SeverityOrder, SQLAInterface):
+    pass
+
+
 class TicketApi(DomainApi):
     resource_name = "ticket"
-    datamodel = SQLAInterface(Ticket)
+    datamodel = TicketInterface(Ticket)
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     list_columns = [
@@ -59,9 +65,26 @@ class TicketApi(DomainApi):
             ticket = Ticket(status="Open", **data)
             self.datamodel.session.add(ticket)
             self.commit()
-            return self.response(201, id=ticket.id, result=self.result(ticket))
+            # The open tickets already on this booking that the caller may see (as the create
+            # form warns about them): a client can point the person at them.
+            duplicates = open_duplicates(
+                self.datamodel.session, ticket.booking_id, current_person(), exclude_id=ticket.id)
+            return self.response(201, id=ticket.id, result=self.result(ticket),
+                                 duplicates=[other.id for other in duplicates])
 
         return self.handle(create)
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs) -> None:
+        super().operation_helper(path=path, operations=operations, methods=methods, func=func, **kwargs)
+        created = operations.get("post", {}).get("responses", {}).get("201", {})
+        schema = created.get("content", {}).get("application/json", {}).get("schema", {})
+        if "result" in schema.get("properties", {}):
+            schema["properties"]["duplicates"] = {
+                "type": "array", "items": {"type": "integer"},
+                "description": (f"Ids of the open (not Resolved) tickets on the same booking ID that the caller "
+                                f"may see, the new one excluded; the newest {MAX_DUPLICATES} at most"),
+            }
+            schema["required"] = [*schema.get("required", []), "duplicates"]
 
     def put_headless(self, pk):
         def update():
@@ -74,10 +97,11 @@ class TicketApi(DomainApi):
                 raise ApiError(409, "This ticket was changed by someone else meanwhile; reload it and apply your change again.")
             status = data.pop("status", None)
             notes = data.pop("resolution_notes", None)
+            reason = data.pop("reopen_reason", None)
             move_out_of_sight = data.pop("move_out_of_sight", False)
             for name, value in data.items():
                 setattr(ticket, name, value)
-            self._apply_status(ticket, status, notes)
+            self._apply_status(ticket, status, notes, reason)
             if not move_out_of_sight and not still_visible_after_change(ticket, current_person()):
                 raise ApiError(422, {"move_out_of_sight": [OUT_OF_SIGHT]})
             self.commit()
@@ -90,11 +114,14 @@ class TicketApi(DomainApi):
             raise ApiError(403, "Only an admin or a lead of the ticket's team can delete it.")
 
     @staticmethod
-    def _apply_status(ticket: Ticket, status, notes) -> None:
+    def _apply_status(ticket: Ticket, status, notes, reason=None) -> None:
         try:
             if status is not None and status != ticket.status:
-                change_status(ticket, status, current_person(), notes)
-            elif notes is not None:
+                change_status(ticket, status, current_person(), notes, reason)
+                return
+            if reason is not None:
+                raise WorkflowError("reopen_reason", "A reopen reason goes with reopening a resolved ticket.")
+            if notes is not None:
                 if ticket.status != STATUS_RESOLVED:
                     raise WorkflowError("resolution_notes", "Resolution notes go with resolving the ticket.")
                 ticket.resolution_notes = normalize_text(

@@ -19,11 +19,14 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy import case
+from sqlalchemy.orm import column_property, relationship
 
 from .people import Person, Team
 
 PRIORITIES = ("Low", "Medium", "High", "Urgent")
+# Severity, for sorting: Urgent first when descending (alphabetically High came first).
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES, start=1)}
 STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_WAITING, STATUS_RESOLVED = "Open", "In Progress", "Waiting", "Resolved"
 # Waiting: on the customer or a supplier (airline, hotel, visa office); it pauses the resolution clock.
 STATUSES = (STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_WAITING, STATUS_RESOLVED)
@@ -69,6 +72,9 @@ class Ticket(Model):
             postgresql_where=text("escalation_at IS NOT NULL"), sqlite_where=text("escalation_at IS NOT NULL"),
         ),
         Index("ix_ticket_resolve_due_at", "resolve_due_at", "id"),
+        # The queues' other orders: oldest first, recently resolved (migration 0010).
+        Index("ix_ticket_created_id", "created_at", "id"),
+        Index("ix_ticket_resolved_id", "resolved_at", "id"),
         # PostgreSQL also has pg_trgm GIN indexes (ix_trgm_ticket_*) for the search,
         # created by migrations 0003 and 0004 only: they have no SQLite counterpart.
     )
@@ -79,6 +85,9 @@ class Ticket(Model):
     team_id = Column(Integer, ForeignKey("team.id"), nullable=False)
     team = relationship(Team, lazy="joined", innerjoin=True)
     priority = Column(String(10), nullable=False, default="Medium")
+    # Only ever ordered by (app/tickets/ordering.py); never loaded with the row. PostgreSQL has an
+    # index on this very expression (migration 0010, PostgreSQL only; keep the two equal).
+    priority_rank = column_property(case(PRIORITY_RANK, value=priority), deferred=True)
     status = Column(String(20), nullable=False, default=STATUS_OPEN)
     description = Column(Text, nullable=True)
     customer_name = Column(String(120), nullable=True)

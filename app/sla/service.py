@@ -78,8 +78,37 @@ def targets_of(policy: Optional[SlaPolicy]) -> Optional[Targets]:
     return Targets(policy.first_response_minutes, policy.resolution_minutes, working_calendar(policy.calendar))
 
 
+_FLUSH_LOOKUPS = "deyor_sla_lookups"
+
+
+class _FlushLookups:
+    """While one flush moves the clocks of many tickets (a bulk action on a page of rows), the
+    SLA policies and the ladder steps already taken are each read once for all of them, not
+    once per ticket: the statements of the flush do not grow with its rows."""
+
+    def __init__(self, session: Session, ticket_ids: list[int]) -> None:
+        self.session, self.ticket_ids = session, ticket_ids
+        self._policies: Optional[list[SlaPolicy]] = None
+        self._taken: Optional[dict[int, set]] = None
+
+    def policy(self, team_id: Optional[int], priority: str) -> Optional[SlaPolicy]:
+        if self._policies is None:  # a few rows: teams × priorities
+            self._policies = list(self.session.scalars(select(SlaPolicy).order_by(SlaPolicy.id)))
+        own = [p for p in self._policies if p.priority == priority and p.team_id == team_id]
+        default = [p for p in self._policies if p.priority == priority and p.team_id is None]
+        return (own or default or [None])[0]
+
+    def taken(self, ticket_id: int) -> set:
+        if self._taken is None:
+            self._taken = taken_steps(self.session, self.ticket_ids)
+        return self._taken.get(ticket_id, set())
+
+
 def policy_for(session: Session, team_id: Optional[int], priority: str) -> Optional[SlaPolicy]:
     """The team's own policy for the priority, else the default one (no team)."""
+    lookups = session.info.get(_FLUSH_LOOKUPS)
+    if lookups is not None:
+        return lookups.policy(team_id, priority)
     return session.scalars(
         select(SlaPolicy)
         .where(SlaPolicy.priority == priority, or_(SlaPolicy.team_id == team_id, SlaPolicy.team_id.is_(None)))
@@ -139,9 +168,16 @@ def refresh(session: Session, ticket: Ticket, now: datetime, targets: Optional[T
     """Recompute the ticket's due times, state and next ladder instant (ORM attributes)."""
     team_id = ticket.team.id if ticket.team is not None else ticket.team_id
     targets = targets or targets_of(policy_for(session, team_id, ticket.priority))
-    taken = taken_steps(session, [ticket.id]).get(ticket.id, set()) if ticket.id and targets else set()
+    taken = _taken(session, ticket.id) if ticket.id and targets else set()
     for name, value in computed(ticket, targets, now, taken).items():
         setattr(ticket, name, value)
+
+
+def _taken(session: Session, ticket_id: int) -> set:
+    lookups = session.info.get(_FLUSH_LOOKUPS)
+    if lookups is not None:
+        return lookups.taken(ticket_id)
+    return taken_steps(session, [ticket_id]).get(ticket_id, set())
 
 
 # SQL types of the SLA columns the scheduler writes in bulk (for PostgreSQL's VALUES list).
@@ -268,11 +304,19 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         for obj in list(session.dirty):
             if isinstance(obj, Ticket) and id(obj) not in changed and session.is_modified(obj):
                 changed[id(obj)] = (obj, actor, False)
-        for ticket, who, responded in changed.values():
-            if responded and not session.is_modified(ticket):
-                _first_response_quietly(session, ticket, who, now)
-            else:
-                on_ticket_change(session, ticket, who, now, responded)
+        many = len(changed) > 1
+        if many:
+            ids = [ticket.id for ticket, _, _ in changed.values() if ticket.id is not None]
+            session.info[_FLUSH_LOOKUPS] = _FlushLookups(session, ids)
+        try:
+            for ticket, who, responded in changed.values():
+                if responded and not session.is_modified(ticket):
+                    _first_response_quietly(session, ticket, who, now)
+                else:
+                    on_ticket_change(session, ticket, who, now, responded)
+        finally:
+            if many:
+                session.info.pop(_FLUSH_LOOKUPS, None)
 
 
 _QUIET_COLUMNS = ("first_responded_at", "first_response_minutes", "escalation_at", "sla_state")
@@ -285,7 +329,7 @@ def _first_response_quietly(session: Session, ticket: Ticket, actor: Person, now
         return
     targets = targets_of(policy_for(session, ticket.team_id, ticket.priority))
     _stamp_first_response(ticket, now, targets)
-    taken = taken_steps(session, [ticket.id]).get(ticket.id, set()) if targets else set()
+    taken = _taken(session, ticket.id) if targets else set()
     values = {name: getattr(ticket, name) for name in ("first_responded_at", "first_response_minutes")}
     values.update(
         (name, value) for name, value in computed(ticket, targets, now, taken).items() if name in _QUIET_COLUMNS

@@ -61,6 +61,13 @@ def ticket_number(term: str) -> Optional[int]:
     return number if 0 < number < INT64 else None
 
 
+def quoted_ticket_number(term: str) -> Optional[int]:
+    """The ticket id when the term can only be a ticket number ("ESC-2685", "esc 2685", "#2685");
+    bare digits may as well be part of a booking ID or a phone number."""
+    term = term.strip()
+    return ticket_number(term) if term[:1] == "#" or term[:3].lower() == "esc" else None
+
+
 def search_clause(term: str) -> ColumnElement[bool]:
     """ILIKE on PostgreSQL, lower() LIKE on SQLite (lower() is made Unicode-aware there); a term
     that reads as a ticket number also finds that ticket (by primary key: an index lookup)."""

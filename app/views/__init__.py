@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
+from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
 from .comments import CommentModelView
 from .notifications import NotificationModelView
@@ -18,20 +19,11 @@ def register_views(appbuilder: AppBuilder) -> None:
         category="Tickets", category_label=_l("Tickets"), category_icon="fa-ticket",
     )
     appbuilder.add_link(
-        "My tickets", label=_l("My tickets"), href="/tickets/mine/", icon="fa-user", category="Tickets",
-    )
-    appbuilder.add_link(
         "New ticket", label=_l("New ticket"), href="/tickets/add", icon="fa-plus", category="Tickets",
     )
-    # Queues over the list's own filters (sla_state is kept current by the ladder).
-    appbuilder.add_link(
-        "Overdue", label=_l("Overdue"), href="/tickets/list/?_flt_0_sla_state=breached&_oc_TicketModelView=due&_od_TicketModelView=asc",
-        icon="fa-exclamation-triangle", category="Tickets",
-    )
-    appbuilder.add_link(
-        "Due soon", label=_l("Due soon"), href="/tickets/list/?_flt_0_sla_state=due_soon&_oc_TicketModelView=due&_od_TicketModelView=asc",
-        icon="fa-clock-o", category="Tickets",
-    )
+    # The work queues: the list with its filters (app/tickets/queues.py).
+    for queue in QUEUES:
+        appbuilder.add_link(queue.name, label=queue.label, href=queue.href, icon=queue.icon, category="Tickets")
     appbuilder.add_view(
         CommentModelView, "Comments", label=_l("Comments"), icon="fa-comments", category="Tickets",
     )

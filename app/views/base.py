@@ -3,22 +3,26 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, current_app, request
+from flask import abort, current_app, flash, g, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_filter_args
 from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 from ..limits import INT64, MAX_PAGE, MAX_PAGE_SIZE
+from ..sla.display import display_time
 
 # FAB finds its list arguments anywhere in a key (re.findall("page_(.*)", key)): so do we.
 _LIST_ARG = re.compile(r"(?P<kind>_oc|_od|psize|page)_(?P<view>.*)")
 
 
-def format_utc(value) -> str:
-    """Times are stored as naive UTC; show them to the minute and say so."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def format_local(value) -> str:
+    """A stored (naive UTC) time as people read it: in DISPLAY_TIMEZONE, to the minute, with the
+    zone's abbreviation ("03 Dec 2026 20:35 IST"). The one formatter of every screen and email
+    (templates call it as the `local_time` filter)."""
+    return display_time(value)
 
 
 def _whole_number(text: str, low: int, high: int):
@@ -79,14 +83,30 @@ class RowScopedActionsMixin:
             abort(405, valid_methods=["POST"])
         return super().delete(pk)
 
-    def _scoped_items(self, pks: list[str]):
-        items = [
-            self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
-            for pk in pks
-        ]
-        if not items or any(item is None for item in items):
+    # The most rows one action takes: a list page holds at most MAX_PAGE_SIZE.
+    max_action_rows = MAX_PAGE_SIZE
+
+    def _scoped_items(self, pks: list[str]) -> list:
+        """The selected rows, in the order given, from ONE query through the view's base
+        filters. Anything but distinct whole numbers of at most `max_action_rows` rows, or a
+        row the filters leave out, answers 404 before anything is changed: a row one may
+        not see is never touched, nor told apart from a row that does not exist."""
+        ids = []
+        for pk in pks:
+            text = (pk or "").strip()
+            if not re.fullmatch(r"\d{1,19}", text) or int(text) >= INT64:
+                abort(404)
+            ids.append(int(text))
+        if not ids or len(set(ids)) != len(ids) or len(ids) > self.max_action_rows:
             abort(404)
-        return items
+        datamodel = self.datamodel
+        column = getattr(datamodel.obj, datamodel.get_pk_name())
+        query = datamodel.apply_filters(datamodel.session.query(datamodel.obj).filter(column.in_(ids)),
+                                        self._base_filters)
+        found = {getattr(item, datamodel.get_pk_name()): item for item in query}
+        if len(found) != len(ids):
+            abort(404)
+        return [found[pk] for pk in ids]
 
     def _run_action(self, name: str, pks: list[str], single: bool):
         action = self.actions.get(name)
@@ -109,6 +129,59 @@ class RowScopedActionsMixin:
     @expose("/action_post", methods=["POST"])
     def action_post(self):
         return self._run_action(request.form.get("action", ""), request.form.getlist("rowid"), single=False)
+
+
+class KeepTypedOnRefusalMixin:
+    """Nothing typed is lost when a save is refused.
+
+    FAB's edit flashes the message of a save refused by `pre_update` (a version conflict, a
+    change that would move the ticket out of the editor's sight) and redirects: what the person
+    had typed was gone. Here the edit form comes back with what was sent, the message above it,
+    answered 409 for a conflict (an error's `http_status`) or 422. `refused_form(form, item,
+    error)` lets a view adjust the form (say, to the version now stored) or the message.
+    Everything else, GET and an invalid form included, stays FAB's own `_edit`.
+    """
+
+    def refused_form(self, form, item, error: Exception) -> None:
+        """Adjust the form shown again after a refusal (the default: as sent)."""
+
+    def _edit(self, pk):
+        if request.method != "POST":
+            return super()._edit(pk)
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        form = self.edit_form.refresh(request.form)
+        self._fill_form_exclude_cols(exclude_cols, form)
+        form._id = self.datamodel.get_pk_value(item)  # FAB's trick to pass unique validation
+        if not form.validate():
+            return self._get_edit_widget(form=form, exclude_cols=exclude_cols)  # FAB's own errors
+        self.process_form(form, False)
+        try:
+            form.populate_obj(item)
+            self.pre_update(item)
+        except Exception as exc:  # as FAB: whatever pre_update raises is the message
+            self.datamodel.session.rollback()  # the populated item is not saved by accident
+            self.refused_form(form, item, exc)
+            flash(str(exc), "danger")
+            g.refused_status = getattr(exc, "http_status", 422)
+            return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        try:
+            self.datamodel.edit(item)
+            self.post_update(item)
+            flash(self.edit_row_message, "success")
+        except Exception:
+            flash(self.database_error_message, "danger")
+        return None
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        answer = super().edit(pk)
+        status = g.pop("refused_status", None)
+        return (answer, status) if status else answer
 
 
 class AtLeast(int):

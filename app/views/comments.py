@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..models import Comment
 from ..tickets.visibility import CommentVisibilityFilter
-from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from .base import CappedCountInterface, RowScopedActionsMixin, format_local
 from .widgets import person_filter
 
 
@@ -23,6 +23,6 @@ class CommentModelView(RowScopedActionsMixin, ModelView):
     list_columns = ["ticket", "author", "body", "created_at"]
     show_columns = ["ticket", "author", "body", "created_at"]
     search_columns = ["body", "author", "created_at"]
-    formatters_columns = {"created_at": format_utc}
+    formatters_columns = {"created_at": format_local}
     search_form_extra_fields = {"author": person_filter(_l("Author"))}
     list_template = "list_with_person_filters.html"

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..models import Notification
 from ..notifications import outbox
-from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
+from .base import CappedCountInterface, RowScopedActionsMixin, format_local
 
 
 class NotificationModelView(RowScopedActionsMixin, ModelView):
@@ -32,7 +32,7 @@ class NotificationModelView(RowScopedActionsMixin, ModelView):
         "subject", "message_id", "created_at", "sent_at", "body_text",
     ]
     search_columns = ["state", "event", "to_addrs", "subject", "created_at"]
-    formatters_columns = {"created_at": format_utc, "sent_at": format_utc, "next_attempt_at": format_utc}
+    formatters_columns = {"created_at": format_local, "sent_at": format_local, "next_attempt_at": format_local}
 
     @action("retry", _l("Retry"), _l("Send the selected notifications again now?"), "fa-refresh")
     def retry(self, items):

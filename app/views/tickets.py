@@ -1,18 +1,19 @@
 """Ticket screens at /tickets/: list with one search box, detail with comments, history and status buttons."""
 from __future__ import annotations
 
+from typing import Optional
+
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
-from wtforms.validators import DataRequired, StopValidation
+from wtforms.validators import DataRequired
 
 from ..forms_util import rule
 from ..models import (
@@ -28,12 +29,16 @@ from ..models import (
 from ..sla.display import due_badge, state_label
 from ..sla.summary import sla_summary
 from ..tickets import validation as v
-from ..tickets.people import AssignableFilter, find_staff, person_label
-from ..tickets.search import TicketSearchFilter
+from ..tickets.duplicates import booking_id_or_none, open_duplicates
+from ..tickets.people import default_team, find_staff, person_label
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
-from .base import CappedCountInterface, RowScopedActionsMixin, format_utc
-from .widgets import person_filter
+from ..tickets.queues import QUEUES
+from .base import KeepTypedOnRefusalMixin, RowScopedActionsMixin, format_local
+from .bulk import BulkActionsMixin
+from .fields import AssigneeField
+from .ticket_list import TicketInterface, TicketListMixin
+from .ticket_page import history_rows
 
 MAX_COMMENT = 5000
 
@@ -45,23 +50,28 @@ def _text(label, max_length: int, required: bool = False, multiline: bool = Fals
     ))
 
 
-def _at_most_assignees(form, field) -> None:
-    if len(field.data or []) > v.MAX_ASSIGNEES:
-        raise StopValidation(_("%(label)s: at most %(count)d people.", label=_("Assignees"), count=v.MAX_ASSIGNEES))
-
-
 def _names(people) -> str:
     return ", ".join(person.full_name for person in people or [])
+
+
+def _teams_by_name() -> list[Team]:
+    return list(current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)))
 
 
 CONFLICT_MESSAGE = _l(
     "This ticket was changed by someone else while you were editing it. "
     "Your changes were not saved: reload the ticket and apply them again."
 )
+# When what was typed is shown again: the form now carries the ticket's current version.
+TYPED_CONFLICT_MESSAGE = _l(
+    "This ticket was changed by someone else while you were working on it. Nothing was saved; "
+    "what you typed is kept below. Check the ticket as it is now, then send again: that applies "
+    "what the form shows."
+)
 
 
 class StaleTicket(ValueError):
-    pass
+    http_status = 409
 
 
 OUT_OF_SIGHT_MESSAGE = _l(
@@ -77,20 +87,17 @@ def check_version(ticket: Ticket, expected) -> None:
         raise StaleTicket(str(CONFLICT_MESSAGE))
 
 
-class TicketListWidget(ListWidget):
-    template = "tickets/list_widget.html"
-
-
-class TicketModelView(RowScopedActionsMixin, ModelView):
+class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
-    datamodel = CappedCountInterface(Ticket)
+    datamodel = TicketInterface(Ticket)
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     page_size = 25
     list_template = "tickets/list.html"
-    list_widget = TicketListWidget
     show_template = "tickets/show.html"
+    add_template = "tickets/add.html"
+    edit_template = "tickets/edit.html"
     list_title = _l("Tickets")
     show_title = _l("Ticket")
     add_title = _l("New ticket")
@@ -129,18 +136,20 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "notify_emails": _l("Extra people to email, comma-separated."),
     }
     list_columns = ["id", "subject", "booking_id", "team", "priority", "status", "due", "assignees", "updated_at"]
-    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at"]
+    order_columns = ["id", "subject", "booking_id", "priority", "status", "due", "created_at", "updated_at",
+                     "resolved_at"]
+    # The list's filters are app/tickets/filters.py's, one per column (TicketListMixin).
     search_columns = [
-        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at",
-        "resolved_at", "booking_id", "sla_state", "escalation_level", "resolve_due_at",
+        "team", "status", "priority", "assignees", "created_by", "created_at", "updated_at", "resolved_at",
+        "sla_state", "booking_id",
     ]
     formatters_columns = {
         "assignees": _names,
         "status": _,
         "priority": _,
-        "created_at": format_utc,
-        "updated_at": format_utc,
-        "resolved_at": format_utc,
+        "created_at": format_local,
+        "updated_at": format_local,
+        "resolved_at": format_local,
         "due": due_badge,
         "sla_state": state_label,
     }
@@ -162,7 +171,6 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         "customer_contact": [rule(v.normalize_customer_contact)],
         "description": [_text(_l("Description"), 5000, multiline=True)],
         "notify_emails": [rule(v.normalize_email_list)],
-        "assignees": [_at_most_assignees],
     }
     _priority = SelectField(
         _l("Priority"),
@@ -171,52 +179,79 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         validators=[DataRequired()],
         widget=Select2Widget(),
     )
-    add_form_extra_fields = {"priority": _priority}
+    # Assignees: the as-you-type picker (never every staff member in the page), checked by the
+    # field itself: only active staff are added, a deactivated assignee stays until removed.
+    _assignees = AssigneeField(_l("Assignees"))
+    add_form_extra_fields = {
+        "priority": _priority,
+        "assignees": _assignees,
+        # Teams by name, and a blank to choose from for someone who has no team of their own
+        # (else the first team would be saved unnoticed); the creator's team is preselected.
+        "team": QuerySelectField(
+            _l("Team"), query_func=lambda: _teams_by_name(), get_pk_func=lambda team: team.id,
+            allow_blank=True, blank_text=_l("Choose a team"), validators=[DataRequired()], widget=Select2Widget(),
+        ),
+    }
     edit_form_extra_fields = {
         "priority": _priority,
+        "assignees": _assignees,
         "expected_version": HiddenField(),
         "move_out_of_sight": BooleanField(
             _l("Move it out of my sight"),
             description=_l("Needed only when, after your change, you could no longer see this ticket."),
         ),
     }
-    _people = {"assignees": [["id", AssignableFilter, None]]}
-    add_form_query_rel_fields = _people
-    edit_form_query_rel_fields = _people
-    search_form_extra_fields = {
-        # Teams straight from one query: FAB's relation field counts them first.
-        "team": QuerySelectField(
-            _l("Team"), query_func=lambda: current_app.appbuilder.session.scalars(select(Team).order_by(Team.name)),
-            widget=Select2Widget(), get_pk_func=lambda team: team.id,
-        ),
-        "assignees": person_filter(_l("Assignees")),
-        "created_by": person_filter(_l("Created by")),
-    }
 
     # --- list -------------------------------------------------------------------
-    def _get_list_widget(self, filters, **kwargs):
-        term = request.args.get("search", "").strip()
-        if term:
-            filters = filters.copy()
-            filters._add_filter(TicketSearchFilter("id", self.datamodel), term)
-        return super()._get_list_widget(filters=filters, **kwargs)
-
     @expose("/mine/")
     @has_access
     @permission_name("list")
     def mine(self):
-        """My tickets: the list filtered on assignee = me (a filter the user can see and remove)."""
-        return redirect(url_for(".list", _flt_0_assignees=current_person().id))
+        """My tickets: the "My open tickets" queue (kept for old bookmarks)."""
+        return redirect(QUEUES[0].href)
 
     @expose("/people/")
     @has_access
     @permission_name("list")
     def people(self):
-        """Staff matching ?q= (name or email) for the person filters, as Select2 results."""
-        found = find_staff(self.datamodel.session, request.args.get("q", ""))
+        """Staff matching ?q= (name or email) for the person pickers, as Select2 results.
+        `team=<id>`: that team's people first; `assignable=1`: only people who may be assigned."""
+        team = request.args.get("team", "").strip()
+        found = find_staff(
+            self.datamodel.session, request.args.get("q", ""),
+            team_id=int(team) if team.isdigit() and len(team) < 10 else None,
+            assignable=request.args.get("assignable") in ("1", "true"),
+        )
         return jsonify([{"id": person.id, "text": person_label(person)} for person in found])
 
     # --- add / edit ---------------------------------------------------------------
+    @expose("/duplicates/")
+    @has_access
+    @permission_name("add")
+    def duplicates(self):
+        """Open tickets on ?booking_id= that the person may see, for the create form's warning.
+        The booking ID is read as validation reads it; anything that cannot be one finds nothing."""
+        raw = request.args.get("booking_id", "")
+        found = open_duplicates(self.datamodel.session, raw, current_person())
+        return jsonify({
+            "booking_id": booking_id_or_none(raw) or "",
+            "tickets": [{
+                "id": ticket.id,
+                "ref": f"ESC-{ticket.id}",
+                "url": url_for(".show", pk=ticket.id),
+                "subject": ticket.subject,
+                "status": _(ticket.status),
+                "status_code": ticket.status,
+                "assignees": [person.full_name for person in ticket.assignees],
+            } for ticket in found],
+        })
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        """A new ticket starts in the creator's team (their first team by name)."""
+        if request.method == "GET" and form.team.data is None:
+            form.team.data = default_team(current_person())
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
     def prefill_form(self, form, pk) -> None:
         form.expected_version.data = self.datamodel.get(pk).version
 
@@ -233,6 +268,13 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
         if not visible and not getattr(item, "move_out_of_sight", False):
             session.rollback()
             raise ValueError(str(OUT_OF_SIGHT_MESSAGE))
+
+    def refused_form(self, form, item: Ticket, error: Exception) -> None:
+        """The edit form shown again after a refusal is based on the ticket as stored now, and a
+        conflict says what sending it again does."""
+        form.expected_version.data = item.version
+        if isinstance(error, StaleTicket):
+            error.args = (str(TYPED_CONFLICT_MESSAGE),)
 
     def pre_delete(self, item: Ticket) -> None:
         if not may_delete(current_person(), item):
@@ -261,24 +303,30 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
             abort(404)
         return ticket
 
+    def _ticket_page(self, ticket: Ticket, typed: Optional[dict] = None, open_form: str = "", status: int = 200):
+        """The ticket page; after a refused post, with what was typed (`typed`) back in its form
+        and that form open (`open_form`: "resolve" or "reopen"), answered with `status`."""
+        page = self.render_template(
+            self.show_template,
+            pk=ticket.id,
+            title=f"ESC-{ticket.id} · {ticket.subject}",
+            ticket=ticket,
+            comments=ticket.comments,
+            history=history_rows(ticket.events),
+            next_statuses=self._next_statuses(ticket.status),
+            sla=sla_summary(self.datamodel.session, ticket),
+            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
+            typed=typed or {},
+            open_form=open_form,
+        )
+        return page, status
+
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
         ticket = self._visible_or_404(pk)
-        widgets = self._get_show_widget(pk, ticket)
         self.update_redirect()
-        return self.render_template(
-            self.show_template,
-            pk=ticket.id,
-            title=f"ESC-{ticket.id} · {ticket.subject}",
-            widgets=widgets,
-            ticket=ticket,
-            comments=ticket.comments,
-            events=ticket.events,
-            next_statuses=self._next_statuses(ticket.status),
-            sla=sla_summary(self.datamodel.session, ticket),
-            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
-        )
+        return self._ticket_page(ticket)
 
     @staticmethod
     def _next_statuses(status: str) -> list[tuple[str, str]]:
@@ -295,38 +343,47 @@ class TicketModelView(RowScopedActionsMixin, ModelView):
     @has_access
     @permission_name("edit")
     def status(self, pk):
+        """A status button. Refused (a conflict, missing notes or reason), nothing changes; what
+        was typed comes back in its open form with the message, on the ticket as it is now."""
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
+        notes, reason = request.form.get("resolution_notes"), request.form.get("reopen_reason")
+        was_resolved = ticket.status == STATUS_RESOLVED
         try:
             check_version(ticket, request.form.get("version"))
-            change_status(
-                ticket, request.form.get("status", ""), current_person(), request.form.get("resolution_notes")
-            )
+            change_status(ticket, request.form.get("status", ""), current_person(), notes, reason)
             session.commit()
-        except ValueError as exc:
+        except (ValueError, StaleDataError) as exc:
             session.rollback()
-            flash(str(exc), "danger")
-        except StaleDataError:
-            session.rollback()
-            flash(str(CONFLICT_MESSAGE), "danger")
-        else:
-            flash(_("Status changed to %(status)s.", status=_(ticket.status)), "success")
+            conflict = isinstance(exc, (StaleTicket, StaleDataError))
+            if notes is None and reason is None:  # a plain button: nothing typed to keep
+                flash(str(CONFLICT_MESSAGE if conflict else exc), "danger")
+                return redirect(url_for(".show", pk=pk))
+            flash(str(TYPED_CONFLICT_MESSAGE if conflict else exc), "danger")
+            return self._ticket_page(
+                self._visible_or_404(pk), typed={"resolution_notes": notes, "reopen_reason": reason},
+                open_form="reopen" if was_resolved else "resolve", status=409 if conflict else 422,
+            )
+        flash(_("Status changed to %(status)s.", status=_(ticket.status)), "success")
         return redirect(url_for(".show", pk=pk))
 
     @expose("/comment/<pk>", methods=["POST"])
     @has_access
     @permission_name("edit")
     def comment(self, pk):
+        """A comment; refused (empty, too long, a write racing ours), the page comes back with the
+        typed text in the form and the message."""
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
+        typed = request.form.get("body")
         try:
-            body = v.normalize_text(
-                request.form.get("body"), label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True
-            )
-        except v.InvalidValue as exc:
-            flash(str(exc), "danger")
-        else:
+            body = v.normalize_text(typed, label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True)
             session.add(Comment(ticket=ticket, author=current_person(), body=body))
             session.commit()
-            flash(_("Comment added."), "success")
+        except (v.InvalidValue, StaleDataError) as exc:
+            session.rollback()
+            conflict = isinstance(exc, StaleDataError)
+            flash(str(TYPED_CONFLICT_MESSAGE if conflict else exc), "danger")
+            return self._ticket_page(self._visible_or_404(pk), typed={"comment": typed}, status=409 if conflict else 422)
+        flash(_("Comment added."), "success")
         return redirect(url_for(".show", pk=pk) + "#comments")

@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.widgets import html_params
 
+from ..tickets import validation as v
 from ..tickets.people import people_by_ids, person_label
 
 
@@ -32,6 +33,36 @@ class PersonFilterWidget:
         attrs = html_params(
             id=field.id, name=field.name, class_="form-control person-filter",
             data_endpoint=url_for(self.endpoint), data_placeholder=_("Type a name or email"),
+        )
+        return Markup(f"<select {attrs}>{options}</select>")
+
+
+def assignee_label(person) -> str:
+    """"Name <email>", and "(deactivated)" for someone who can no longer be assigned: an edit
+    form shows a deactivated assignee as such rather than dropping them unseen."""
+    label = person_label(person)
+    return label if person.active else _("%(person)s (deactivated)", person=label)
+
+
+class PersonPickerWidget:
+    """The assignee picker of the ticket forms: a multiple select that carries only the people
+    already chosen and asks `endpoint` for the others as one types (static/js/ticket_form.js),
+    the team chosen in the form's `team_field` first. A form page never lists every staff
+    member: with a thousand people that alone would be most of its weight."""
+
+    def __init__(self, endpoint: str, team_field: str = "team"):
+        self.endpoint = endpoint
+        self.team_field = team_field
+
+    def __call__(self, field, **kwargs) -> Markup:
+        options = "".join(
+            f'<option value="{person.id}" selected>{escape(assignee_label(person))}</option>'
+            for person in field.data or []
+        )
+        attrs = html_params(
+            id=field.id, name=field.name, multiple=True, class_="form-control person-picker",
+            data_endpoint=url_for(self.endpoint), data_team_field=self.team_field,
+            data_placeholder=_("Type a name or email"), data_maximum=v.MAX_ASSIGNEES,
         )
         return Markup(f"<select {attrs}>{options}</select>")
 

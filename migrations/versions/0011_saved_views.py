@@ -3,14 +3,14 @@
 saved_view: one row per view, private to its person (deleted with them); a name is unique per
 person whatever its case (a unique index on person_id, lower(name)).
 
-Revision ID: 0009_saved_views
-Revises: 0008_service_levels
+Revision ID: 0011_saved_views
+Revises: 0010_list_sort_indexes
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_saved_views"
-down_revision = "0008_service_levels"
+revision = "0011_saved_views"
+down_revision = "0010_list_sort_indexes"
 branch_labels = None
 depends_on = None
 
