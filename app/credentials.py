@@ -108,7 +108,9 @@ def person_for_session(person_id: Any) -> Optional[Person]:
             LoginSession.credentials_version == Person.credentials_version,
             LoginSession.created_at >= utcnow() - _max_age(),
         )
-        .options(joinedload(Person.roles), joinedload(Person.groups))
+        # The saved views are for the person's menu, which every page shows: loaded here
+        # they cost no statement of their own.
+        .options(joinedload(Person.roles), joinedload(Person.groups), joinedload(Person.saved_views))
     )
     return current_app.appbuilder.session.scalars(query).unique().first()
 

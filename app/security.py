@@ -124,6 +124,7 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         "roles": [DataRequired(message=_l("Choose at least one role."))],
     }
     base_order = ("first_name", "asc")
+    formatters_columns = {"active": lambda active: _("Yes") if active else _("No")}  # not True/False
     add_row_message = _l("Team member added.")
     edit_row_message = _l("Team member saved.")
 
@@ -496,6 +497,7 @@ WORK_TICKETS = [
     ("menu_access", "New ticket"),
     *[("menu_access", queue.name) for queue in QUEUES],
     ("menu_access", "Comments"),
+    ("can_access", "SavedViews"),  # one's own saved views of the list
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),
     ("can_post", "TicketApi"),

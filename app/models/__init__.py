@@ -12,6 +12,7 @@ from .notification import (
     Notification,
 )
 from .login_session import LoginSession
+from .saved_view import SavedView
 from .sla import (
     BREACHED,
     DUE_SOON,
@@ -61,6 +62,7 @@ __all__ = [
     "Comment",
     "Founder",
     "LoginSession",
+    "SavedView",
     "PRIORITIES",
     "Person",
     "STATUSES",

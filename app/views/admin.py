@@ -16,6 +16,8 @@ class TeamModelView(RowScopedActionsMixin, ModelView):
     route_base = "/teams"
     datamodel = SQLAInterface(Team)
     list_title = _l("Teams")
+    add_title = _l("Add a team")
+    edit_title = show_title = _l("Team")
     label_columns = {"name": _l("Name"), "default_emails": _l("Default recipients"), "members": _l("Members")}
     description_columns = {
         "default_emails": _l(
@@ -38,6 +40,8 @@ class FounderModelView(RowScopedActionsMixin, ModelView):
     route_base = "/founders"
     datamodel = SQLAInterface(Founder)
     list_title = _l("Founders")
+    add_title = _l("Add a founder")
+    edit_title = show_title = _l("Founder")
     label_columns = {"name": _l("Name"), "email": _l("Email"), "active": _l("Active")}
     description_columns = {"active": _l("Active founders are CC'd on every new-ticket email.")}
     list_columns = show_columns = add_columns = edit_columns = ["name", "email", "active"]
