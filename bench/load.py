@@ -663,7 +663,10 @@ def render(results: list[Result], skipped: list[str], connections: list[int], du
         "share with the master (the imported modules, with `--preload`) counts once across them; the target "
         f"is on PSS. RSS (`VmRSS` of `/proc/<pid>/status`) counts every shared page in full in each process; "
         "*peak RSS* is the kernel's `VmHWM`. The kernel keeps no peak PSS: *max PSS* is the largest of samples "
-        f"taken once `/health` answers, every {SAMPLE_SECONDS:g} s while wrk runs, and after the runs.")
+        f"taken once `/health` answers, every {SAMPLE_SECONDS:g} s while wrk runs, and after the runs. With "
+        "`--preload` the shared pages' PSS is split between the workers and the master (whose objects "
+        "`gunicorn.conf.py` freezes before the fork, so the workers' garbage collections leave them shared): "
+        "the sum over all processes, under each table, is the server's whole memory.")
     out.append("")
     for res in results:
         out.append(f"### {res.dataset.label} tickets ({res.db_version})")
