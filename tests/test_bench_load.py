@@ -59,7 +59,8 @@ def test_load_bench_reports_throughput_and_worker_memory(tmp_path):
         rps, fab_rps = float(best[page][1]), float(best[load.FAB_FLOOR][1])
         assert float(best[page][3]) == pytest.approx(rps / fab_rps, abs=0.01)
     for queue, plain in load.PLAIN_LIST.items():  # a queue against the same person's plain list
-        assert float(best[queue][5]) == pytest.approx(float(best[queue][1]) / float(best[plain][1]), abs=0.01)
+        # (from the rates as shown, rounded to 0.1 req/s: a few per cent off at a few req/s)
+        assert float(best[queue][5]) == pytest.approx(float(best[queue][1]) / float(best[plain][1]), rel=0.05)
     assert best[load.AGENT][5] == ""
     assert "the near-empty FAB list page 3 rows" in text  # the founders: near-empty indeed
     assert "_flt_0_assignees=me" in text and "_flt_0_priority=Urgent" in text  # the queues' own URLs
