@@ -32,7 +32,7 @@ def test_page_bench_reports_every_page_and_keeps_the_other_section(tmp_path, cap
 
     rows = _table_rows(text)
     for name in (pages.BARE, pages.FLOOR, pages.AGENT_LIST, pages.ADMIN_LIST, pages.AGENT_SEARCH,
-                 pages.ADMIN_SEARCH, pages.DETAIL):
+                 pages.ADMIN_SEARCH, pages.DETAIL, pages.AGENT_QUEUE, pages.ADMIN_QUEUE):
         _, shown, p50, p95, ratio, statements, sql_ms = rows[name]
         assert 0 < float(p50) <= float(p95), rows[name]
         assert float(ratio) > 0 and float(sql_ms) >= 0
@@ -44,6 +44,11 @@ def test_page_bench_reports_every_page_and_keeps_the_other_section(tmp_path, cap
     admin_sees, agent_sees = (int(rows[n][1].replace(",", "")) for n in (pages.ADMIN_LIST, pages.AGENT_LIST))
     assert admin_sees == 300 > agent_sees > 0
     assert 0 < int(rows[pages.AGENT_SEARCH][1]) <= int(rows[pages.ADMIN_SEARCH][1].replace(",", ""))
+    # The queues are the list with filters: fewer rows, and no more statements than the plain list.
+    for queue, (_, plain) in pages.QUEUE_PAGES.items():
+        assert 0 <= int(rows[queue][1].replace(",", "")) <= int(rows[plain][1].replace(",", ""))
+        assert int(rows[queue][5].split("–")[-1]) <= pages.LIST_STATEMENTS_MAX
+    assert "_flt_0_assignees=me" in text and "_flt_0_priority=Urgent" in text
 
     # The figures as JSON and the p95 plot, beside the report and linked from it.
     (dataset,) = json.loads((tmp_path / pages.RESULTS_NAME).read_text())["pages"]["datasets"]
