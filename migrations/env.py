@@ -75,9 +75,13 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# PostgreSQL-only indexes on expressions (migration 0010) live in migrations, not in the models.
+MIGRATION_ONLY_INDEXES = {"ix_ticket_priority_rank"}
+
+
 def include_object(obj, name, type_, reflected, compare_to):
-    """PostgreSQL-only trigram indexes live in migrations, not in the models."""
-    return not (type_ == "index" and name and name.startswith("ix_trgm_"))
+    """PostgreSQL-only trigram and expression indexes live in migrations, not in the models."""
+    return not (type_ == "index" and name and (name.startswith("ix_trgm_") or name in MIGRATION_ONLY_INDEXES))
 
 
 def run_migrations_online():

@@ -75,6 +75,7 @@ class Ticket(Model):
         # The queues' other orders: oldest first, recently resolved (migration 0010).
         Index("ix_ticket_created_id", "created_at", "id"),
         Index("ix_ticket_resolved_id", "resolved_at", "id"),
+        Index("ix_ticket_priority_status", "priority", "status"),  # the Urgent queue's count
         # PostgreSQL also has pg_trgm GIN indexes (ix_trgm_ticket_*) for the search,
         # created by migrations 0003 and 0004 only: they have no SQLite counterpart.
     )
