@@ -36,6 +36,17 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests drive the app on SQLite only. What the screens read and write runs on both
+    databases in the HTTP tests; a second browser run per test on PostgreSQL doubled the
+    suite's slowest part for no check of its own."""
+    on_postgresql = [item for item in items
+                     if item.get_closest_marker("browser") and "[postgresql" in item.nodeid]
+    if on_postgresql:
+        config.hook.pytest_deselected(items=on_postgresql)
+        items[:] = [item for item in items if item not in on_postgresql]
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the TEST_DATABASE_URL server, dropped at the end."""
