@@ -30,7 +30,7 @@ from ..tickets.ordering import SeverityOrder
 from ..tickets.people import staff_clause
 from ..tickets.queues import QUEUES, queue_for
 from ..tickets.search import TicketSearchFilter, quoted_ticket_number
-from ..tickets.visibility import LEAD_ROLE, current_person, is_admin, role_names
+from ..tickets.visibility import current_person, sees_own_tickets_only
 from .base import CappedCountInterface
 
 PAGE_SIZES = (25, 50, 100)
@@ -134,7 +134,7 @@ class TicketInterface(SeverityOrder, CappedCountInterface):
         pass that sorts them: counting them apart probed the ticket table for each of them a
         second time, most of the agent's list time at a million tickets. Leads and admins
         (their teams', or all, tickets) keep the capped count."""
-        if select_columns or not page_size or not _sees_own_tickets_only():
+        if select_columns or not page_size or not sees_own_tickets_only(current_person()):
             return super().query(filters, order_column, order_direction, page, page_size, select_columns,
                                  outer_default_load)
         counted = self._apply_inner_all(
@@ -148,11 +148,6 @@ class TicketInterface(SeverityOrder, CappedCountInterface):
             order_column, order_direction, aliases_mapping={}, add_pk=True,
         ).all()
         return counted[0][1], rows
-
-
-def _sees_own_tickets_only() -> bool:
-    person = current_person()
-    return person is not None and not is_admin(person) and LEAD_ROLE not in role_names(person)
 
 
 def applied_filters(datamodel, chosen: list[tuple[BaseFilter, object]]) -> Filters:
