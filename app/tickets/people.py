@@ -1,7 +1,6 @@
 """Who may be offered as an assignee (form and API choices) or as a filter value."""
 from __future__ import annotations
 
-from flask_appbuilder.models.filters import BaseFilter
 from typing import Optional
 
 from sqlalchemy import and_, case, or_, select
@@ -23,15 +22,6 @@ def staff_clause() -> ColumnElement[bool]:
 def assignable_clause() -> ColumnElement[bool]:
     """Staff who can still work: deactivated people are never assigned."""
     return and_(Person.active.is_(True), staff_clause())
-
-
-class AssignableFilter(BaseFilter):
-    """Assignee choices in forms."""
-
-    name = "Active member of a team"
-
-    def apply(self, query, value):
-        return query.filter(assignable_clause())
 
 
 def find_staff(
