@@ -11,6 +11,7 @@ from .notification import (
     SKIPPED,
     Notification,
 )
+from .audit import AuditEvent
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -50,6 +51,7 @@ from .ticket import (
 
 __all__ = [
     "ASSIGNED",
+    "AuditEvent",
     "CREATED",
     "FAILED",
     "NOTIFICATION_STATES",

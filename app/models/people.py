@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, true
 from sqlalchemy.orm import relationship
 
 person_team = Table(
@@ -35,6 +35,10 @@ class Person(User):
     # Raised by every password change (app/credentials.py): sessions and tokens carry the
     # version they were issued under, and an older one is refused.
     credentials_version = Column(Integer, nullable=False, default=0, server_default="0")
+    # Notification settings the person chooses on their profile: an email for each new comment
+    # on tickets they are assigned to or follow, and the weekly digest (founders and Leads).
+    comment_emails = Column(Boolean, nullable=False, default=True, server_default=true())
+    digest_emails = Column(Boolean, nullable=False, default=True, server_default=true())
     teams = relationship(
         Team, secondary=person_team, back_populates="members", order_by=Team.name
     )
