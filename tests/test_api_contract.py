@@ -7,6 +7,8 @@
    Agent's token and once with an Admin's: never a 5xx, every response conforms to the status
    codes, content types, headers and schemas the document declares, and the Agent never sees a
    ticket (or a comment on one) they may not see: not in a list, by id, in a `count`, in `_info`.
+   With both databases the Agent's run is on PostgreSQL and the Admin's on SQLite
+   (tests/conftest.py CONTRACT_RUNS_ELSEWHERE).
 3. Swagger UI (`/swagger/v1`) is for logged-in admins only.
 
 Schemathesis is driven through its engine (`schemathesis.engine.from_schema(...).execute()`, what
