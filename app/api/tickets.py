@@ -91,7 +91,9 @@ class TicketApi(DomainApi):
             ticket = self.datamodel.get(pk, self._base_filters)
             if ticket is None:
                 return self.response_404()
-            data = self.load(self.edit_model_schema, self.json_body(), partial=True)
+            schema = TicketPutSchema()
+            schema.ticket = ticket  # its current assignees stay acceptable (schemas._current_assignees)
+            data = self.load(schema, self.json_body(), partial=True)
             version = data.pop("version", None)
             if version is not None and version != ticket.version:
                 raise ApiError(409, "This ticket was changed by someone else meanwhile; reload it and apply your change again.")
