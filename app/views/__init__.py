@@ -1,19 +1,22 @@
 """Every view is registered here, in one place."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
 from .comments import CommentModelView
-from .notifications import NotificationModelView
+from .notifications import NotificationModelView, outbox_banner
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
 
 
 def register_views(appbuilder: AppBuilder) -> None:
+    # Every page's admin banner while emails are failing (templates/appbuilder/flash.html).
+    current_app.jinja_env.globals["outbox_banner"] = outbox_banner
     appbuilder.add_view(
         TicketModelView, "All tickets", label=_l("All tickets"), icon="fa-ticket",
         category="Tickets", category_label=_l("Tickets"), category_icon="fa-ticket",
@@ -31,6 +34,7 @@ def register_views(appbuilder: AppBuilder) -> None:
         "Team Members", label=_l("Team Members"), href="/users/list/", icon="fa-users",
         category="Admin", category_label=_l("Admin"), category_icon="fa-wrench",
     )
+    appbuilder.add_link("Roles", label=_l("Roles"), href="/roles/list/", icon="fa-id-badge", category="Admin")
     appbuilder.add_view(TeamModelView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="Admin")
     appbuilder.add_view(FounderModelView, "Founders", label=_l("Founders"), icon="fa-star", category="Admin")
     appbuilder.add_view(SlaPolicyView, "SLA policies", label=_l("SLA policies"), icon="fa-hourglass-half",
@@ -42,3 +46,11 @@ def register_views(appbuilder: AppBuilder) -> None:
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
+    _advanced_last(appbuilder)
+
+
+def _advanced_last(appbuilder: AppBuilder) -> None:
+    """FAB's security screens (the "Advanced" menu) after the app's own menus."""
+    menu = appbuilder.menu.menu
+    advanced = [item for item in menu if item.name == appbuilder.sm.ADVANCED_MENU]
+    menu[:] = [item for item in menu if item not in advanced] + advanced
