@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
+from .audit import AuditEventView
 from .comments import CommentModelView
 from .notifications import NotificationModelView
 from .saved_views import SavedViewView
@@ -41,4 +42,5 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view(
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
+    appbuilder.add_view(AuditEventView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Admin")
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
