@@ -87,6 +87,8 @@ RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalati
 # (Flask-Limiter retries it) instead of failing every login with a 500.
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
+# "Forgot password" requests (POST /forgot-password/) per client address.
+PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT") or "5 per 15 minute"
 # A client locked out of signing in is written to the audit log (once per limit window).
 RATELIMIT_ON_BREACH_CALLBACK = "app.security.record_lock_out"
 

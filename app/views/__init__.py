@@ -1,6 +1,7 @@
 """Every view is registered here, in one place."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
@@ -9,6 +10,7 @@ from .admin import FounderModelView, TeamModelView
 from .audit import AuditEventView
 from .comments import CommentModelView
 from .notifications import NotificationModelView
+from .password_reset import ForgotPasswordView
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
@@ -43,4 +45,9 @@ def register_views(appbuilder: AppBuilder) -> None:
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
     appbuilder.add_view(AuditEventView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Admin")
-    appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
+    appbuilder.add_view_no_menu(SavedViewView)
+    forgot = appbuilder.add_view_no_menu(ForgotPasswordView)
+    # Asking for reset emails: a budget per client address (in RATELIMIT_STORAGE_URI, shared
+    # by every worker and instance when it is Redis), like the login's.
+    appbuilder.sm.limiter.limit(current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"],
+                                scope="password-reset")(forgot.blueprint)  # its links are in the Tickets menu (navbar_menu.html)
