@@ -87,6 +87,10 @@ RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalati
 # (Flask-Limiter retries it) instead of failing every login with a 500.
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
+# "Forgot password" requests (POST /forgot-password/) per client address.
+PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT") or "5 per 15 minute"
+# A client locked out of signing in is written to the audit log (once per limit window).
+RATELIMIT_ON_BREACH_CALLBACK = "app.security.record_lock_out"
 
 # --- Security of the session ---------------------------------------------------
 WTF_CSRF_ENABLED = True
@@ -128,6 +132,10 @@ DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE") or "Asia/Kolkata"
 # How often the scheduler (`flask worker run`, or in-process under `make run`) looks for
 # escalation steps that have come due.
 SLA_POLL_SECONDS = float(os.environ.get("SLA_POLL_SECONDS") or 30)
+
+# --- Audit log ---------------------------------------------------------------------
+# Events older than this many days are deleted by the scheduler (in batches).
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS") or 400)
 
 # --- Notification outbox ------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS") or 8)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app, flash, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask_appbuilder import expose
@@ -30,11 +31,11 @@ from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, StopValidation, ValidationError
 
-from . import credentials
+from . import audit, credentials
 from .api.base import NoDatabaseTextInErrors
 from .api.contract import ContractApi
 from .forms_util import rule
-from .models import Person
+from .models import AuditEvent, Person, utcnow
 from .tickets.queues import QUEUES
 from .tickets.usage import person_in_use
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
@@ -355,7 +356,10 @@ class SignInView(AuthDBView):
                 return redirect(self.appbuilder.get_url_for_login)
             return self.render_template("security/logout.html", appbuilder=self.appbuilder)
         person = self._get_authenticated_user()
-        credentials.end_session()
+        if person is not None:
+            audit.record(audit.LOGOUT, object_type="person", object_id=person.id, actor=person)
+        credentials.end_session()  # (commits the event with the session's end)
+        self.appbuilder.session.commit()
         logout_user()
         if person is not None:
             self.appbuilder.sm.on_user_logout(person)
@@ -585,9 +589,47 @@ class DeyorSecurityManager(SecurityManager):
     def auth_user_db(self, username, password):
         # People paste their email with stray spaces; AUTH_USERNAME_CI handles case.
         username = (username or "").strip()
+        g._login_recorded = False
         if "\x00" in username or "\x00" in (password or ""):
-            return None  # PostgreSQL refuses NUL in a query parameter: no such person
-        return super().auth_user_db(username, password)
+            person = None  # PostgreSQL refuses NUL in a query parameter: no such person
+        else:
+            person = super().auth_user_db(username, password)
+        if person is None and username and not g._login_recorded:
+            # No such person, or an inactive one: FAB changes nothing, so the event commits alone.
+            audit.record(audit.LOGIN_FAILED, actor=None, email=username.replace("\x00", ""))
+            self.session.commit()
+        return person
+
+    def update_user_auth_stat(self, user, success=True):
+        """Every sign-in attempt on a known person: the event commits with FAB's counters."""
+        audit.record(
+            audit.LOGIN if success else audit.LOGIN_FAILED, object_type="person", object_id=user.id,
+            actor=user if success else None, email=user.email,
+        )
+        if has_request_context():
+            g._login_recorded = True
+        super().update_user_auth_stat(user, success)
+
+
+def record_lock_out(request_limit) -> None:
+    """RATELIMIT_ON_BREACH_CALLBACK: a login rate limit (FAB's on the form, or the shared one)
+    refused a client. One event per client and limit window, however many attempts it goes on
+    making (the log must not be flooded by the attack it records)."""
+    if request.blueprint not in {"SignInView", "SecurityApi"}:
+        return
+    session = current_app.appbuilder.session
+    window = timedelta(seconds=request_limit.limit.get_expiry())
+    already = session.scalar(select(AuditEvent.id).where(
+        AuditEvent.kind == audit.LOGIN_LOCKED_OUT, AuditEvent.address == request.remote_addr,
+        AuditEvent.created_at >= utcnow() - window,
+    ).limit(1))
+    if already is None:
+        body = request.get_json(silent=True) if request.is_json else None
+        tried = (body.get("username") if isinstance(body, dict) else None) or request.form.get("username")
+        audit.record(audit.LOGIN_LOCKED_OUT, actor=None,
+                     email=tried.strip().replace("\x00", "") if isinstance(tried, str) else None,
+                     details={"limit": str(request_limit.limit)})
+        session.commit()
 
 
 # --- Roles -------------------------------------------------------------------

@@ -7,8 +7,10 @@ from flask_babel import lazy_gettext as _l
 
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
+from .audit import AuditEventView
 from .comments import CommentModelView
 from .notifications import NotificationModelView, outbox_banner
+from .password_reset import ForgotPasswordView
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
@@ -45,7 +47,13 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view(
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
+    appbuilder.add_view(AuditEventView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Admin")
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
+    forgot = appbuilder.add_view_no_menu(ForgotPasswordView)
+    # Asking for reset emails: a budget per client address (in RATELIMIT_STORAGE_URI, shared
+    # by every worker and instance when it is Redis), like the login's.
+    appbuilder.sm.limiter.limit(current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"],
+                                scope="password-reset")(forgot.blueprint)
     _advanced_last(appbuilder)
 
 
