@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
 from .comments import CommentModelView
+from .dashboard import DashboardView
 from .notifications import NotificationModelView
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
@@ -14,6 +15,8 @@ from .tickets import TicketModelView
 
 
 def register_views(appbuilder: AppBuilder) -> None:
+    # The home page after login (HomeView redirects there); the Tickets menu follows it.
+    appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-tachometer")
     appbuilder.add_view(
         TicketModelView, "All tickets", label=_l("All tickets"), icon="fa-ticket",
         category="Tickets", category_label=_l("Tickets"), category_icon="fa-ticket",
