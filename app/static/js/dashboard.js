@@ -20,7 +20,9 @@
     table.querySelectorAll("tbody tr").forEach(function (tr) {
       if (tr.classList.contains("dash-empty")) { return; }
       var cells = tr.children;
-      labels.push(cells[0].textContent.trim());
+      // data-label: the chart's label when the cell says more ("Team|Measure": two lines)
+      var label = cells[0].getAttribute("data-label");
+      labels.push(label ? label.split("|") : cells[0].textContent.trim());
       series.forEach(function (s, n) {
         var text = cells[s.index] ? cells[s.index].getAttribute("data-value") : "";
         values[n].push(text === null || text === "" ? null : Number(text));
@@ -39,7 +41,7 @@
       var colour = PRIORITY[s.key] || COLOURS[(n + 4) % COLOURS.length];
       return {
         label: s.label, data: data.values[n], backgroundColor: colour, borderColor: colour,
-        fill: false, tension: 0.2, pointRadius: 3
+        fill: false, tension: 0, pointRadius: 3
       };
     });
     var stacked = kind === "stacked";
@@ -47,7 +49,7 @@
       responsive: true, maintainAspectRatio: false, animation: false,
       plugins: { legend: { display: datasets.length > 1, position: "bottom", labels: { boxWidth: 12 } } },
       scales: {
-        x: { stacked: stacked, ticks: { autoSkip: true, maxRotation: 0 } },
+        x: { stacked: stacked, ticks: { autoSkip: true, maxRotation: 0, font: { size: 11 } } },
         y: { stacked: stacked, beginAtZero: true, ticks: { precision: 0 } }
       }
     };
