@@ -287,7 +287,7 @@ def test_dashboard_filters_and_bad_values(app, floor, client_for):
     refused = client.get("/dashboard/?since=yesterday")
     assert refused.status_code == 400
     assert 'id="dashboard-problem"' in refused.get_data(as_text=True)
-    assert "From" in refused.get_data(as_text=True)
+    assert "First day: not a date" in refused.get_data(as_text=True)
     unknown = client.get("/dashboard/?team=999999")
     assert unknown.status_code == 400 and "Team" in unknown.get_data(as_text=True)
 

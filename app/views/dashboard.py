@@ -73,7 +73,7 @@ class DashboardView(BaseView):
 
     @staticmethod
     def _message(error: ReportError) -> str:
-        labels = {"team": _("Team"), "since": _("From"), "until": _("To")}
+        labels = {"team": _("Team"), "since": _("First day"), "until": _("Last day")}
         if error.field == "team":
             reason = _("no such team.")
         elif "on or before" in error.message:
