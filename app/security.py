@@ -650,6 +650,10 @@ def _self_service(sm) -> list[tuple[str, str]]:
 
 
 WORK_TICKETS = [
+    # The dashboard (the home page) and its figures as JSON: over the tickets one may see.
+    ("can_index", "DashboardView"),
+    ("menu_access", "Dashboard"),
+    ("can_summary", "ReportApi"),
     ("can_list", "TicketModelView"),
     ("can_show", "TicketModelView"),
     ("can_add", "TicketModelView"),

@@ -52,7 +52,7 @@ from tests.conftest import DOM, INTL, PASSWORD, team
 
 SEED = 20260601
 RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar")
-OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES) + r")/"
+OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES + ("report",)) + r")/"  # + the figures (no rows)
 # Phrases only the hidden rows carry: no response to the agent may ever contain one.
 HIDDEN_MARK = "Zq7Secret"
 

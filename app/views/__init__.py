@@ -9,6 +9,7 @@ from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
 from .audit import AuditEventView
 from .comments import CommentModelView
+from .dashboard import DashboardView
 from .notifications import NotificationModelView, outbox_banner
 from .password_reset import ForgotPasswordView
 from .saved_views import SavedViewView
@@ -19,6 +20,8 @@ from .tickets import TicketModelView
 def register_views(appbuilder: AppBuilder) -> None:
     # Every page's admin banner while emails are failing (templates/appbuilder/flash.html).
     current_app.jinja_env.globals["outbox_banner"] = outbox_banner
+    # The home page after login (HomeView redirects there); the Tickets menu follows it.
+    appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-tachometer")
     appbuilder.add_view(
         TicketModelView, "All tickets", label=_l("All tickets"), icon="fa-ticket",
         category="Tickets", category_label=_l("Tickets"), category_icon="fa-ticket",

@@ -128,6 +128,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         "resolve_due_at": _l("Resolution due"),
         "first_response_due_at": _l("First response due"),
         "first_responded_at": _l("First response"),
+        "age": _l("Age"),
         "escalation_level": _l("Escalation level"),
     }
     description_columns = {

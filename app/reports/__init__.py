@@ -1,0 +1,1 @@
+"""Reports: the dashboard's figures (SQL aggregates), the weekly digest, exports."""
