@@ -27,10 +27,11 @@ class Ability:
     needs: tuple[Pair, ...]
 
 
-TICKETS, PEOPLE, ORGANISATION, EMAIL, SELF = (
-    _l("Tickets"), _l("People"), _l("Teams and service levels"), _l("Email"), _l("Their own account"),
+TICKETS, REPORTS, PEOPLE, ORGANISATION, EMAIL, AUDIT, SELF = (
+    _l("Tickets"), _l("Reports"), _l("People"), _l("Teams and service levels"), _l("Email"), _l("Audit"),
+    _l("Their own account"),
 )
-AREAS = (TICKETS, PEOPLE, ORGANISATION, EMAIL, SELF)
+AREAS = (TICKETS, REPORTS, PEOPLE, ORGANISATION, EMAIL, AUDIT, SELF)
 
 ABILITIES = (
     Ability(TICKETS, _l("Create tickets"), (("can_add", "TicketModelView"),)),
@@ -47,6 +48,8 @@ ABILITIES = (
             (("can_get", "TicketApi"), ("can_post", "TicketApi"), ("can_put", "TicketApi"),
              ("can_get", "CommentApi"), ("can_post", "CommentApi"))),
     Ability(TICKETS, _l("Delete tickets through the REST API"), (("can_delete", "TicketApi"),)),
+    Ability(REPORTS, _l("See the dashboard of the tickets they may see"), (("can_index", "DashboardView"),)),
+    Ability(REPORTS, _l("Read the dashboard's figures through the REST API"), (("can_summary", "ReportApi"),)),
     Ability(PEOPLE, _l("Manage team members: add, edit, deactivate, hand over their tickets"),
             (("can_list", "TeamMemberView"), ("can_edit", "TeamMemberView"))),
     Ability(PEOPLE, _l("Set other people's passwords"), (("can_this_form_post", "ResetPasswordView"),)),
@@ -60,6 +63,9 @@ ABILITIES = (
             (("can_get", "TeamApi"), ("can_get", "SlaPolicyApi"), ("can_get", "CalendarApi"))),
     Ability(EMAIL, _l("See every email sent and failed, and send failed ones again"),
             (("can_list", "NotificationModelView"),)),
+    Ability(AUDIT, _l("Read the audit log: sign-ins, changes to people, roles, teams and service levels, exports"),
+            (("can_list", "AuditEventView"), ("can_show", "AuditEventView"))),
+    Ability(AUDIT, _l("Read the audit log through the REST API"), (("can_get", "AuditApi"),)),
     Ability(SELF, _l("Change their own name, phone, language and email settings"),
             (("can_userinfo", "TeamMemberView"), ("userinfoedit", "TeamMemberView"),
              ("can_this_form_get", "UserInfoEditView"), ("can_this_form_post", "UserInfoEditView"))),

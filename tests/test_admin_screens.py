@@ -320,4 +320,4 @@ def test_role_list_marks_managed_roles_and_summarises(app, admin, client_for):
     page = client_for(admin).get("/roles/list/").get_data(as_text=True)
     table = page[page.find("<thead"):]
     assert re.search(r"Agent\s*<span class=\"label label-info role-managed\">Managed by setup", table)
-    assert "Tickets, Teams and service levels, Their own account" in table  # an agent
+    assert "Tickets, Reports, Teams and service levels, Their own account" in table  # an agent
