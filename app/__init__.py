@@ -110,12 +110,13 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from . import babel_cache, credentials
+    from . import attachments, babel_cache, credentials
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
 
     history.install()
+    attachments.install(app)  # after history: a new ticket's "created" precedes its uploads
     outbox.install()
     sla_service.install()
     credentials.install()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder import AppBuilder
 
+from .attachments import AttachmentApi
 from .admin import FounderApi, MemberApi, NotificationApi, TeamApi
 from .openapi import OpenApi, SwaggerView
 from .sla import CalendarApi, SlaPolicyApi
@@ -11,6 +12,6 @@ from .tickets import CommentApi, TicketApi
 
 def register_apis(appbuilder: AppBuilder) -> None:
     for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi, SlaPolicyApi, CalendarApi,
-                OpenApi):
+                AttachmentApi, OpenApi):
         appbuilder.add_api(api)
     appbuilder.add_view_no_menu(SwaggerView)

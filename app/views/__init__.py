@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
+from .attachments import AttachmentView
 from .comments import CommentModelView
 from .notifications import NotificationModelView
 from .saved_views import SavedViewView
@@ -41,4 +42,5 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view(
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
+    appbuilder.add_view_no_menu(AttachmentView)  # files are reached from their ticket's page
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
