@@ -153,6 +153,15 @@ TEAM_EMAILS = {
     if key.startswith("TEAM_EMAILS_") and value.strip()
 }
 
+# --- Attachments -------------------------------------------------------------------
+# Files on tickets (app/attachments): per file, per ticket in all, and per request.
+ATTACHMENT_MAX_MB = float(os.environ.get("ATTACHMENT_MAX_MB") or 10)
+ATTACHMENT_TICKET_MAX_MB = float(os.environ.get("ATTACHMENT_TICKET_MAX_MB") or 100)
+ATTACHMENT_MAX_FILES = int(os.environ.get("ATTACHMENT_MAX_FILES") or 10)
+# Every request body: the most files one request may carry and 1 MB for the rest of the form.
+# Werkzeug refuses a longer body (413) from its Content-Length, before reading any of it.
+MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_MB * ATTACHMENT_MAX_FILES + 1) * 1024 * 1024)
+
 # --- Translations ----------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "en"
 # FAB 5.3 reads BABEL_TRANSLATION_DIRECTORIES (";"-separated) and puts its own

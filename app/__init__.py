@@ -111,12 +111,13 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from . import audit, babel_cache, credentials
+    from . import attachments, audit, babel_cache, credentials
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
 
     history.install()
+    attachments.install(app)  # after history: a new ticket's "created" precedes its uploads
     outbox.install()
     sla_service.install()
     credentials.install()

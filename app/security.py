@@ -668,6 +668,8 @@ WORK_TICKETS = [
     *[("menu_access", queue.name) for queue in QUEUES],
     ("menu_access", "Comments"),
     ("can_access", "SavedViews"),  # one's own saved views of the list
+    # A ticket's files (the ticket's visibility decides; deleting a file is for admins only).
+    ("can_download", "AttachmentView"),
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),
     ("can_post", "TicketApi"),
@@ -678,6 +680,8 @@ WORK_TICKETS = [
     ("can_info", "CommentApi"),
     ("can_get", "TeamApi"),
     ("can_info", "TeamApi"),
+    ("can_get", "AttachmentApi"),
+    ("can_post", "AttachmentApi"),
     # Service levels: everyone reads the targets their tickets run on; admins change them.
     ("can_get", "SlaPolicyApi"),
     ("can_info", "SlaPolicyApi"),

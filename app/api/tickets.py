@@ -43,6 +43,8 @@ class TicketApi(DomainApi):
     show_columns = list_columns + [
         "description", "customer_name", "customer_contact", "notify_emails", "resolution_notes",
         "resolved_by.id", "created_by.first_name", "created_by.last_name",
+        # The ticket's files (metadata; content at /api/v1/attachment/<id>/download).
+        "attachments.id", "attachments.name", "attachments.type", "attachments.size",
     ]
     order_columns = [
         "id", "subject", "booking_id", "priority", "status", "created_at", "updated_at", "resolved_at",

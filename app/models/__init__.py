@@ -12,6 +12,7 @@ from .notification import (
     Notification,
 )
 from .audit import AuditEvent
+from .attachment import Attachment, AttachmentChunk, AttachmentThumbnail
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -51,6 +52,9 @@ from .ticket import (
 
 __all__ = [
     "ASSIGNED",
+    "Attachment",
+    "AttachmentChunk",
+    "AttachmentThumbnail",
     "AuditEvent",
     "CREATED",
     "FAILED",

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
+from .attachments import AttachmentView
 from .audit import AuditEventView
 from .comments import CommentModelView
 from .dashboard import DashboardView
@@ -51,6 +52,7 @@ def register_views(appbuilder: AppBuilder) -> None:
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
     appbuilder.add_view(AuditEventView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Admin")
+    appbuilder.add_view_no_menu(AttachmentView)  # files are reached from their ticket's page
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
     forgot = appbuilder.add_view_no_menu(ForgotPasswordView)
     # Asking for reset emails: a budget per client address (in RATELIMIT_STORAGE_URI, shared
