@@ -145,6 +145,11 @@ TEAM_EMAILS = {
     if key.startswith("TEAM_EMAILS_") and value.strip()
 }
 
+# --- Exports ----------------------------------------------------------------------
+# The most rows one CSV or Excel export holds: a longer list is refused with its count (narrow
+# it with filters), never cut short.
+EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS") or 100_000)
+
 # --- Translations ----------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "en"
 # FAB 5.3 reads BABEL_TRANSLATION_DIRECTORIES (";"-separated) and puts its own

@@ -1,0 +1,1 @@
+"""Reports: exports of lists, the weekly digest."""
