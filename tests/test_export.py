@@ -210,3 +210,82 @@ def test_exporting_needs_the_export_permission(app, listed, client_for):
     assert ("can_export", "TicketModelView") in roles["Agent"] and ("can_export", "TicketApi") in roles["Lead"]
     anonymous = app.test_client().get("/tickets/export?format=csv", buffered=True)
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+# --- the API ----------------------------------------------------------------------------------
+def api_export(app, token: str, fmt: str, q=None):
+    query = f"/api/v1/ticket/export?format={fmt}"
+    if q is not None:
+        query += "&q=" + (q if isinstance(q, str) else prison.dumps(q))
+    return app.test_client().get(query, headers={"Authorization": f"Bearer {token}"}, buffered=True)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_api_export_honours_q_and_visibility(app, listed, token_for, fmt):
+    people, ids = listed
+    read = read_csv if fmt == "csv" else read_xlsx
+    agent = token_for(people["agent_assigned"])
+    assert sorted(ids_of(read(api_export(app, agent, fmt)))) == sorted([ids["cast"], ids["formula"]])
+    q = {"filters": [{"col": "priority", "opr": "eq", "value": "Urgent"}]}
+    assert ids_of(read(api_export(app, agent, fmt, q))) == [ids["formula"]]
+    admin = token_for(people["admin"])
+    rows = read(api_export(app, admin, fmt, {"order_column": "id", "order_direction": "desc"}))
+    assert ids_of(rows) == sorted(ids.values(), reverse=True)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "export").order_by(AuditEvent.id)).all()[-1]
+    assert event.details == {"format": fmt, "filters": "(order_column:id,order_direction:desc)", "rows": 4}
+
+
+def test_api_export_refusals_are_400_with_a_message(app, listed, token_for, monkeypatch):
+    people, _ids = listed
+    admin = token_for(people["admin"])
+    response = api_export(app, admin, "pdf")
+    assert response.status_code == 400 and response.json["message"] == "format: csv or xlsx"
+    response = api_export(app, admin, "csv", {"page": 2})
+    assert response.status_code == 400 and "unknown key page" in response.json["message"]
+    monkeypatch.setitem(app.config, "EXPORT_MAX_ROWS", 2)
+    response = api_export(app, admin, "csv")
+    assert response.status_code == 400
+    assert response.json["message"].startswith("4 tickets match; an export holds at most 2. Nothing was exported")
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "export")) is None
+    assert app.test_client().get("/api/v1/ticket/export?format=csv").status_code == 401
+
+
+def test_the_api_export_is_in_the_openapi_document(app, listed, token_for):
+    people, _ids = listed
+    spec = app.test_client().get("/api/v1/_openapi", headers={"Authorization": f"Bearer {token_for(people['admin'])}"}).json
+    operation = spec["paths"]["/api/v1/ticket/export"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {
+        "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert names == {"format", "q"}
+    assert "page" not in spec["components"]["schemas"]["TicketApi.export.q"]["properties"]
+
+
+# --- the outbox ---------------------------------------------------------------------------------
+def test_notifications_export_is_for_admins_and_follows_the_list(app, listed, client_for):
+    people, ids = listed
+    states = {row.id: row.state for row in db.session.scalars(select(Notification))}
+    assert states, "creating tickets queued emails"
+    db.session.query(Notification).filter(Notification.ticket_id == ids["formula"]).update(
+        {"state": "failed", "last_error": "=cmd|' /C calc'!A0"})
+    db.session.commit()
+    admin = client_for(people["admin"])
+    page = admin.get("/notifications/list/").get_data(as_text=True)
+    assert 'href="/notifications/export?format=csv" id="export-csv"' in page
+    rows = read_csv(admin.get("/notifications/export?format=csv&_flt_0_state=failed", buffered=True))
+    assert rows and {row["State"] for row in rows} == {"failed"}
+    assert {int(row["Ticket"]) for row in rows} == {ids["formula"]}
+    assert rows[0]["Last error"] == "'=cmd\\|' /C calc'!A0"
+    every = read_xlsx(admin.get("/notifications/export?format=xlsx&_oc_NotificationModelView=id&_od_NotificationModelView=asc",
+                                buffered=True))
+    assert [row["ID"] for row in every] == sorted(states)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "notification")
+                               .order_by(AuditEvent.id)).first()
+    assert event.details == {"format": "csv", "filters": "_flt_0_state=failed", "rows": len(rows)}
+    for role in ("lead_same_team", "agent_assigned"):
+        client = client_for(people[role])
+        refused = client.get("/notifications/export?format=csv", buffered=True)
+        assert refused.status_code == 403 and refused.mimetype != "text/csv"
+    kinds = [e.details["format"] for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "notification").order_by(AuditEvent.id))]
+    assert kinds == ["csv", "xlsx"]  # the refusals left no event

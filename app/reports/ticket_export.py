@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from ..models import Comment, Person, Team, Ticket, ticket_assignee
-from .export import BATCH, NUMBER, TIME, Column, time_header
+from .export import NUMBER, TIME, Column, local_time, localize, stream_rows, time_header
 
 # (attribute, header, kind) of the ticket's own columns, in the file's order.
 _TICKET_FIELDS = (
@@ -82,11 +82,17 @@ def ticket_columns() -> list[Column]:
 
 def ticket_rows(session, ids_query) -> Iterator[Sequence[Any]]:
     """The rows of `ids_query` (an ORM Query of Ticket ids, filtered and ordered) in its order,
-    one list of cells per ticket matching ticket_columns()."""
+    one list of cells per ticket matching ticket_columns(), times local."""
+    return localize(session, _ticket_rows(session, ids_query), ticket_columns())
+
+
+def _ticket_rows(session, ids_query) -> Iterator[list]:
     creator, resolver = aliased(Person), aliased(Person)
     query = (
         ids_query.with_entities(
-            *(getattr(Ticket, name) for name, _h, _k in _TICKET_FIELDS), Team.name,
+            *(local_time(session, getattr(Ticket, name)) if kind == TIME else getattr(Ticket, name)
+              for name, _h, kind in _TICKET_FIELDS),
+            Team.name,
             creator.first_name, creator.last_name, creator.email, resolver.first_name, resolver.last_name,
         )
         .join(Team, Team.id == Ticket.team_id)
@@ -94,7 +100,7 @@ def ticket_rows(session, ids_query) -> Iterator[Sequence[Any]]:
         .outerjoin(resolver, resolver.id == Ticket.resolved_by_id)
     )
     width = len(_TICKET_FIELDS)
-    result = session.execute(query.statement, execution_options={"yield_per": BATCH})
+    result = stream_rows(session, query)
     for batch in result.partitions():
         ids = [row[0] for row in batch]
         names, emails = _assignees(session, ids)
