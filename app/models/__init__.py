@@ -12,6 +12,7 @@ from .notification import (
     Notification,
 )
 from .audit import AuditEvent
+from .digest import DigestSent
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -52,6 +53,7 @@ from .ticket import (
 __all__ = [
     "ASSIGNED",
     "AuditEvent",
+    "DigestSent",
     "CREATED",
     "FAILED",
     "NOTIFICATION_STATES",
