@@ -289,3 +289,36 @@ def test_notifications_export_is_for_admins_and_follows_the_list(app, listed, cl
     kinds = [e.details["format"] for e in db.session.scalars(
         select(AuditEvent).where(AuditEvent.object_type == "notification").order_by(AuditEvent.id))]
     assert kinds == ["csv", "xlsx"]  # the refusals left no event
+
+
+# --- no statement per row ---------------------------------------------------------------------
+def test_an_exports_statements_do_not_grow_with_its_rows(app, cast, make_ticket, client_for, monkeypatch):
+    """Statements per export do not depend on the rows but on the batches of the cursor: assignees
+    and comment counts come per batch (a thousand rows; ten here), two statements each."""
+    from app.reports import export as exports
+    from tests.test_queries import count_statements
+
+    people, ticket = cast
+    client = client_for(people["admin"])
+    url = "/tickets/export?format=csv&_flt_0_booking_id=GOA-7781"
+
+    def statements() -> int:
+        with count_statements() as seen:
+            rows = read_csv(client.get(url, buffered=True))
+        return len(seen), len(rows)
+
+    for n in range(2):
+        make_ticket(people["agent_creator"], INTL, assignees=[people["agent_assigned"]], booking_id="GOA-7781")
+    few, rows = statements()
+    assert rows == 3
+    monkeypatch.setattr(exports, "BATCH", 10)  # ten rows a batch: 1,203 rows would need 20,000 tickets
+    db.session.execute(Ticket.__table__.insert(), [
+        dict(subject=f"Bulk {n}", booking_id="GOA-7781", team_id=ticket.team_id, priority="Low", status="Open",
+             created_by_id=people["agent_creator"].id, created_at=ticket.created_at, updated_at=ticket.updated_at,
+             version=1, resolve_paused_minutes=0, escalation_level=0, sla_cycle=1)
+        for n in range(27)
+    ])
+    db.session.commit()
+    many, rows = statements()
+    assert rows == 30
+    assert many == few + 2 * 2  # three batches of ten instead of one: two more pairs
