@@ -87,6 +87,10 @@ RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalati
 # (Flask-Limiter retries it) instead of failing every login with a 500.
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
+# "Forgot password" requests (POST /forgot-password/) per client address.
+PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT") or "5 per 15 minute"
+# A client locked out of signing in is written to the audit log (once per limit window).
+RATELIMIT_ON_BREACH_CALLBACK = "app.security.record_lock_out"
 
 # --- Security of the session ---------------------------------------------------
 WTF_CSRF_ENABLED = True
@@ -129,6 +133,10 @@ DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE") or "Asia/Kolkata"
 # escalation steps that have come due.
 SLA_POLL_SECONDS = float(os.environ.get("SLA_POLL_SECONDS") or 30)
 
+# --- Audit log ---------------------------------------------------------------------
+# Events older than this many days are deleted by the scheduler (in batches).
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS") or 400)
+
 # --- Notification outbox ------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS") or 8)
 OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS") or 30)
@@ -145,6 +153,14 @@ TEAM_EMAILS = {
     if key.startswith("TEAM_EMAILS_") and value.strip()
 }
 
+# --- Attachments -------------------------------------------------------------------
+# Files on tickets (app/attachments): per file, per ticket in all, and per request.
+ATTACHMENT_MAX_MB = float(os.environ.get("ATTACHMENT_MAX_MB") or 10)
+ATTACHMENT_TICKET_MAX_MB = float(os.environ.get("ATTACHMENT_TICKET_MAX_MB") or 100)
+ATTACHMENT_MAX_FILES = int(os.environ.get("ATTACHMENT_MAX_FILES") or 10)
+# Every request body: the most files one request may carry and 1 MB for the rest of the form.
+# Werkzeug refuses a longer body (413) from its Content-Length, before reading any of it.
+MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_MB * ATTACHMENT_MAX_FILES + 1) * 1024 * 1024)
 # --- Exports ----------------------------------------------------------------------
 # The most rows one CSV or Excel export holds: a longer list is refused with its count (narrow
 # it with filters), never cut short.

@@ -2,7 +2,9 @@
 
 Each turn sends the outbox's due emails, goes on with queued SLA re-computations (a policy
 or calendar changed), takes the SLA ladder's due steps and queues the weekly digests that are
-due (Monday 09:00, app/reports/digest.py), then waits.
+due (Monday 09:00, app/reports/digest.py), then waits. Once an hour it also prunes audit
+events past AUDIT_RETENTION_DAYS (in batches; several workers pruning at once delete nothing
+twice).
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
 ladder's claims and unique steps, and the digest's unique (recipient, week) rows, keep each
@@ -24,8 +26,12 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 
-def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True) -> None:
-    """One round: the outbox, then (when its interval has passed) the ladder."""
+PRUNE_EVERY_SECONDS = 3600
+
+
+def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True, prune_due: bool = False) -> None:
+    """One round: the outbox, then (when their intervals have passed) the ladder and the pruning."""
+    from . import audit
     from .notifications import sender
     from .reports import digest
     from .sla import ladder, recompute
@@ -41,6 +47,10 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
                     sender.flush(stop=stop)  # their emails now, not a poll later
                 if not (stop and stop.is_set()) and digest.run(db.session, stop=stop):
                     sender.flush(stop=stop)
+            if prune_due and not (stop and stop.is_set()):
+                pruned = audit.prune(db.session, stop=stop)
+                if pruned:
+                    log.info("Audit log: %s events past retention deleted", pruned)
         finally:
             db.session.remove()
 
@@ -50,15 +60,18 @@ def run(app: Flask, stop: threading.Event) -> None:
     poll = app.config["OUTBOX_POLL_SECONDS"]
     ladder_every = app.config["SLA_POLL_SECONDS"]
     log.info("Worker started (outbox every %ss, SLA ladder every %ss)", poll, ladder_every)
-    next_ladder = 0.0
+    next_ladder = next_prune = 0.0
     while not stop.is_set():
         ladder_due = time.monotonic() >= next_ladder
+        prune_due = time.monotonic() >= next_prune
         try:
-            turn(app, stop, ladder_due)
+            turn(app, stop, ladder_due, prune_due)
         except Exception:  # keep the worker alive through a database outage
             log.exception("Worker turn failed; retrying in %ss", poll)
         if ladder_due:
             next_ladder = time.monotonic() + ladder_every
+        if prune_due:
+            next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
         stop.wait(poll)
     log.info("Worker stopped")
 

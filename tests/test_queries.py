@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
-from app.models import Comment
+from app.models import Comment, utcnow
+from app.notifications import health
 from tests.conftest import INTL
 
 LIST_PAGE_BUDGET = 6  # person with roles and groups, permissions (once per request), count, rows, assignees, teams
@@ -46,6 +47,9 @@ def busy_floor(make_person, make_ticket):
 def test_list_page_statements_do_not_grow_with_page_size(busy_floor, client_for, who):
     people, _ = busy_floor
     client = client_for(people[who])
+    # An admin's pages ask whether emails are failing once per half minute (the banner's kept
+    # answer, app/notifications/health.py), not once per page: asked already here.
+    health.cached_failing_since(db.session, utcnow(), key=str(db.engine.url))
     counts = {}
     for size in (10, 50):
         with count_statements() as statements:
@@ -74,3 +78,25 @@ def test_detail_page_statements_do_not_grow_with_comments(busy_floor, client_for
         page = client.get(f"/tickets/show/{ticket.id}").data
     assert page.count(b"ticket-comment") >= 20
     assert len(many) == len(few) <= DETAIL_PAGE_BUDGET, (len(few), len(many))
+
+
+def test_detail_page_lists_files_without_more_statements(busy_floor, client_for):
+    """Files on the ticket and on its comments come with the ticket's own query (no statement per
+    file), and their content is never read by the page."""
+    from app.attachments.service import add_attachment
+
+    people, tickets = busy_floor
+    ticket = tickets[0]
+    client = client_for(people["Admin"])
+    with count_statements() as none:
+        client.get(f"/tickets/show/{ticket.id}")
+    for n in range(6):
+        comment = Comment(ticket=ticket, author=people["Agent"], body=f"file {n}")
+        db.session.add(comment)
+        add_attachment(ticket, people["Agent"], f"note-{n}.txt", b"refund pending\n", comment=comment if n % 2 else None)
+    db.session.commit()
+    with count_statements() as six:
+        page = client.get(f"/tickets/show/{ticket.id}").data
+    assert page.count(b"ticket-file-link") == 6 and page.count(b'class="comment-file"') == 3
+    assert len(six) == len(none) <= DETAIL_PAGE_BUDGET, (len(none), len(six))
+    assert not any("attachment_chunk" in statement or "attachment_thumbnail" in statement for statement in six)

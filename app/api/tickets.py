@@ -50,6 +50,8 @@ class TicketApi(DomainApi):
     show_columns = list_columns + [
         "description", "customer_name", "customer_contact", "notify_emails", "resolution_notes",
         "resolved_by.id", "created_by.first_name", "created_by.last_name",
+        # The ticket's files (metadata; content at /api/v1/attachment/<id>/download).
+        "attachments.id", "attachments.name", "attachments.type", "attachments.size",
     ]
     order_columns = [
         "id", "subject", "booking_id", "priority", "status", "created_at", "updated_at", "resolved_at",
@@ -177,7 +179,9 @@ class TicketApi(DomainApi):
             ticket = self.datamodel.get(pk, self._base_filters)
             if ticket is None:
                 return self.response_404()
-            data = self.load(self.edit_model_schema, self.json_body(), partial=True)
+            schema = TicketPutSchema()
+            schema.ticket = ticket  # its current assignees stay acceptable (schemas._current_assignees)
+            data = self.load(schema, self.json_body(), partial=True)
             version = data.pop("version", None)
             if version is not None and version != ticket.version:
                 raise ApiError(409, "This ticket was changed by someone else meanwhile; reload it and apply your change again.")

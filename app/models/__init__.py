@@ -13,6 +13,7 @@ from .notification import (
 )
 from .audit import AuditEvent
 from .digest import DigestSent
+from .attachment import Attachment, AttachmentChunk, AttachmentThumbnail
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -52,6 +53,9 @@ from .ticket import (
 
 __all__ = [
     "ASSIGNED",
+    "Attachment",
+    "AttachmentChunk",
+    "AttachmentThumbnail",
     "AuditEvent",
     "DigestSent",
     "CREATED",

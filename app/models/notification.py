@@ -23,6 +23,8 @@ class Notification(Model):
         # The sender's claim query: due pending rows, and expired leases.
         Index("ix_notification_due", "state", "next_attempt_at"),
         Index("ix_notification_ticket_id", "ticket_id"),
+        # The admins' banner: the oldest email still failing (app/notifications/health.py).
+        Index("ix_notification_state_created", "state", "created_at"),
     )
 
     id = Column(Integer, primary_key=True)

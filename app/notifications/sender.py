@@ -83,6 +83,14 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
+def _not_kept(row: Notification) -> dict:
+    """A sent password reset email's body is not kept: the outbox screen must not hand an admin
+    a live reset link (app/password_reset.py)."""
+    if row.event == "password_reset":
+        return {"body_text": "(not kept: a password reset link)", "body_html": "(not kept: a password reset link)"}
+    return {}
+
+
 def deliver_one(notification_id: int, worker: str) -> str | None:
     """Send one claimed row and record the outcome; returns the new state (None: no longer ours)."""
     session = db.session
@@ -110,7 +118,8 @@ def deliver_one(notification_id: int, worker: str) -> str | None:
             accepted = True
             # Recorded as soon as the server accepted the DATA, before QUIT: a sender stopped
             # or killed during QUIT leaves no accepted email to be sent a second time.
-            outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None)
+            outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None,
+                          **_not_kept(row))
             return SENT
     except Exception as exc:  # every failure is retried, then recorded; never raised
         if accepted:  # sent, but the database did not take the record: the lease will expire

@@ -1,1 +1,1 @@
-"""Reports: exports of lists, the weekly digest."""
+"""Reports: the dashboard's figures (SQL aggregates), the weekly digest, exports."""

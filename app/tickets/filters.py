@@ -20,14 +20,17 @@ from flask import current_app, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from ..limits import INT64
-from ..models import PRIORITIES, STATUSES, Ticket, person_team, ticket_assignee
+from ..models import PRIORITIES, STATUSES, Ticket, person_team, ticket_assignee, utcnow
 from .visibility import current_person
 
 ME, NONE, MY_TEAMS = "me", "none", "mine"
 SLA_STATES = ("on_track", "due_soon", "breached", "met", "paused")
+# How long ago a ticket was created, in whole days: (value, at least, less than; None: no bound).
+# The dashboard's age figure counts with the same clause (age_clause) as the filter lists.
+AGE_BUCKETS = (("0-1", 0, 1), ("1-3", 1, 3), ("3-7", 3, 7), ("7-30", 7, 30), ("30-", 30, None))
 MAX_VALUES = 20  # per filter: a URL cannot make one query arbitrarily long
 
 
@@ -227,6 +230,35 @@ class DateToFilter(DateFromFilter):
         return query.filter(getattr(Ticket, self.column_name) < end)
 
 
+def age_clause(low: int, high: Optional[int], now: datetime):
+    """Created at least `low` and less than `high` days before `now` (24-hour days)."""
+    clauses = []
+    if low:
+        clauses.append(Ticket.created_at <= now - timedelta(days=low))
+    if high is not None:
+        clauses.append(Ticket.created_at > now - timedelta(days=high))
+    return and_(*clauses)
+
+
+class AgeFilter(DomainFilter):
+    """Created within one of the age ranges (`0-1`, `1-3`, `3-7`, `7-30`, `30-` days ago), as
+    the dashboard's age figure counts them."""
+
+    name = _l("Is one of")
+    label = _l("Age")
+    buckets = {key: (low, high) for key, low, high in AGE_BUCKETS}
+
+    def valid(self, item: str) -> bool:
+        return item in self.buckets
+
+    def apply(self, query, value):
+        chosen = self.chosen(value)
+        if not chosen:
+            return query
+        now = utcnow()
+        return query.filter(or_(*[age_clause(*self.buckets[item], now) for item in chosen]))
+
+
 def _dates(label) -> tuple[type, type]:
     """From/to filters of a date column, named by `label` in messages."""
     return (type("DateFrom", (DateFromFilter,), {"label": label}),
@@ -244,6 +276,8 @@ FILTERS: dict[str, tuple[type, ...]] = {
     "created_at": _dates(_l("Created")),
     "updated_at": _dates(_l("Updated")),
     "resolved_at": _dates(_l("Resolved")),
+    "first_responded_at": _dates(_l("First response")),
+    "age": (AgeFilter,),
 }
 
 

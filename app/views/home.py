@@ -1,4 +1,4 @@
-"""The index: straight to the tickets for a logged-in person, else to the login page."""
+"""The index: the dashboard for a logged-in person, else the login page."""
 from __future__ import annotations
 
 from flask import redirect, url_for
@@ -12,4 +12,4 @@ class HomeView(IndexView):
     def index(self):
         if current_person() is None:
             return redirect(url_for(self.appbuilder.sm.auth_view.__class__.__name__ + ".login"))
-        return redirect(url_for("TicketModelView.list"))
+        return redirect(url_for("DashboardView.index"))

@@ -27,7 +27,7 @@ from ..models import PRIORITIES, STATUSES, Person, Team, Ticket, utcnow
 from ..reports import export as exports
 from ..reports.ticket_export import ticket_columns, ticket_rows
 from ..sla.display import display_time, due_badge, state_label
-from ..tickets.filters import ME, MY_TEAMS, NONE, SLA_STATES, filter_problems, ticket_filters
+from ..tickets.filters import AGE_BUCKETS, ME, MY_TEAMS, NONE, SLA_STATES, filter_problems, ticket_filters
 from ..tickets.ordering import SeverityOrder
 from ..tickets.people import staff_clause
 from ..tickets.queues import QUEUES, queue_for
@@ -42,7 +42,7 @@ FIRST_DIRECTION = {"priority": "desc", "due": "asc", "created_at": "asc", "updat
 STATUS_CSS = {"Open": "primary", "In Progress": "info", "Waiting": "default", "Resolved": "success"}
 PRIORITY_CSS = {"Urgent": "danger", "High": "warning", "Medium": "info", "Low": "default"}
 PERSON_COLUMNS = ("assignees", "created_by")
-DATE_COLUMNS = ("created_at", "updated_at", "resolved_at")
+DATE_COLUMNS = ("created_at", "updated_at", "resolved_at", "first_responded_at")
 
 
 def badge(css: str, kind: str, value: str, text: str) -> Markup:
@@ -361,6 +361,7 @@ class TicketListMixin:
         words.update({status: _(status) for status in STATUSES})
         words.update({priority: _(priority) for priority in PRIORITIES})
         words.update({state: state_label(state) for state in SLA_STATES})
+        ages = {key: age_label(low, high) for key, low, high in AGE_BUCKETS}
         chips = []
         for key, value in args:
             column, kind = _filter_key(key)
@@ -370,6 +371,7 @@ class TicketListMixin:
             if column in DATE_COLUMNS:
                 label = f"{label} {_('from') if kind == 0 else _('to')}"
             shown = team_names.get(value) if column == "team" else people.get(value) if column in PERSON_COLUMNS else None
+            shown = ages.get(value) if column == "age" else shown
             rest = [(k, v) for k, v in args if (k, v) != (key, value) and not k.startswith("page_")]
             chips.append(Chip(label, shown or words.get(value, value), _url(rest)))
         term = request.args.get("search", "").strip()
@@ -390,6 +392,15 @@ class TicketListMixin:
             else:
                 chosen.setdefault(column, []).append(value)
         return chosen
+
+
+def age_label(low: int, high: Optional[int]) -> str:
+    """An age range in words: "< 1 day", "1–3 days", "> 30 days"."""
+    if not low:
+        return _("< %(n)s day", n=high)
+    if high is None:
+        return _("> %(n)s days", n=low)
+    return _("%(low)s–%(high)s days", low=low, high=high)
 
 
 def _filter_key(key: str) -> tuple[Optional[str], int]:

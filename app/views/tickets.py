@@ -11,6 +11,7 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired
@@ -34,11 +35,14 @@ from ..tickets.people import default_team, find_staff, person_label
 from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
+from ..attachments.errors import AttachmentRefused
+from ..attachments.service import add_attachments
+from .attachment_fields import AttachmentsField
 from .base import KeepTypedOnRefusalMixin, RowScopedActionsMixin, format_local
 from .bulk import BulkActionsMixin
 from .fields import AssigneeField
 from .ticket_list import TicketInterface, TicketListMixin
-from .ticket_page import history_rows
+from .ticket_page import attachment_context, history_rows
 
 MAX_COMMENT = 5000
 
@@ -116,6 +120,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         "customer_name": _l("Customer name"),
         "customer_contact": _l("Customer contact"),
         "notify_emails": _l("Notify emails"),
+        "new_files": _l("Files"),
         "assignees": _l("Assignees"),
         "created_by": _l("Created by"),
         "created_at": _l("Created"),
@@ -128,6 +133,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         "resolve_due_at": _l("Resolution due"),
         "first_response_due_at": _l("First response due"),
         "first_responded_at": _l("First response"),
+        "age": _l("Age"),
         "escalation_level": _l("Escalation level"),
     }
     description_columns = {
@@ -155,7 +161,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     }
     add_columns = [
         "subject", "booking_id", "team", "priority", "customer_name", "customer_contact",
-        "description", "assignees", "notify_emails",
+        "description", "assignees", "notify_emails", "new_files",
     ]
     edit_columns = add_columns + ["move_out_of_sight", "expected_version"]
     show_fieldsets = [
@@ -185,6 +191,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     add_form_extra_fields = {
         "priority": _priority,
         "assignees": _assignees,
+        "new_files": AttachmentsField(_l("Files")),
         # Teams by name, and a blank to choose from for someone who has no team of their own
         # (else the first team would be saved unnoticed); the creator's team is preselected.
         "team": QuerySelectField(
@@ -195,6 +202,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     edit_form_extra_fields = {
         "priority": _priority,
         "assignees": _assignees,
+        "new_files": AttachmentsField(_l("Add files")),
         "expected_version": HiddenField(),
         "move_out_of_sight": BooleanField(
             _l("Move it out of my sight"),
@@ -255,12 +263,29 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     def prefill_form(self, form, pk) -> None:
         form.expected_version.data = self.datamodel.get(pk).version
 
+    @staticmethod
+    def _attach_new_files(item: Ticket) -> None:
+        """The files of the form (checked at validation), in the save's own transaction."""
+        uploads = getattr(item, "new_uploads", None)
+        if uploads:
+            add_attachments(item, current_person(), uploads)
+
+    def pre_add(self, item: Ticket) -> None:
+        if getattr(item, "new_uploads", None):
+            self.datamodel.session.add(item)
+            try:
+                self._attach_new_files(item)
+            except AttachmentRefused:
+                self.datamodel.session.rollback()
+                raise
+
     def pre_update(self, item: Ticket) -> None:
         check_version(item, getattr(item, "expected_version", None))
         # Write now: a save racing ours since the check fails here with the
         # conflict message (FAB would only say "Database Error" at commit).
         session = self.datamodel.session
         try:
+            self._attach_new_files(item)
             visible = still_visible_after_change(item, current_person())
         except StaleDataError as exc:
             session.rollback()
@@ -298,7 +323,12 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
 
     # --- detail -------------------------------------------------------------------
     def _visible_or_404(self, pk) -> Ticket:
-        ticket = self.datamodel.get(pk, self._base_filters)
+        """The ticket through the visibility rule, its files' metadata joined to the same query
+        (the page lists them; their content is in other tables, never read here)."""
+        filters = self._base_filters.copy()
+        filters.add_filter(self.datamodel.get_pk_name(), self.datamodel.FilterEqual, pk)
+        query = self.datamodel.session.query(Ticket).options(joinedload(Ticket.attachments))
+        ticket = self.datamodel.apply_all(query, filters).one_or_none()
         if ticket is None:
             abort(404)
         return ticket
@@ -312,6 +342,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             title=f"ESC-{ticket.id} · {ticket.subject}",
             ticket=ticket,
             comments=ticket.comments,
+            **attachment_context(ticket),
             history=history_rows(ticket.events),
             next_statuses=self._next_statuses(ticket.status),
             sla=sla_summary(self.datamodel.session, ticket),
@@ -371,16 +402,22 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     @has_access
     @permission_name("edit")
     def comment(self, pk):
-        """A comment; refused (empty, too long, a write racing ours), the page comes back with the
-        typed text in the form and the message."""
+        """A comment, with files or not; refused (empty, too long, a file refused, a write racing
+        ours), the page comes back with the typed text in the form and the message."""
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
         typed = request.form.get("body")
+        files = [item for item in request.files.getlist("files") if item.filename]
         try:
-            body = v.normalize_text(typed, label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True)
-            session.add(Comment(ticket=ticket, author=current_person(), body=body))
+            # Files alone make a comment too (a photo of a voucher needs no words).
+            body = v.normalize_text(typed, label=_("Comment"), required=not files, max_length=MAX_COMMENT,
+                                    multiline=True)
+            comment = Comment(ticket=ticket, author=current_person(), body=body)
+            session.add(comment)
+            if files:
+                add_attachments(ticket, current_person(), [(item.filename, item) for item in files], comment=comment)
             session.commit()
-        except (v.InvalidValue, StaleDataError) as exc:
+        except (v.InvalidValue, AttachmentRefused, StaleDataError) as exc:
             session.rollback()
             conflict = isinstance(exc, StaleDataError)
             flash(str(TYPED_CONFLICT_MESSAGE if conflict else exc), "danger")

@@ -4,13 +4,13 @@ digest_sent: one row per recipient and week, unique, inserted with the digest's 
 one transaction: with several schedulers each person gets one digest a week.
 
 Revision ID: 0015_weekly_digest
-Revises: 0012_audit_and_settings
+Revises: 0013_attachments
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_weekly_digest"
-down_revision = "0012_audit_and_settings"
+down_revision = "0013_attachments"
 branch_labels = None
 depends_on = None
 
