@@ -161,6 +161,10 @@ ATTACHMENT_MAX_FILES = int(os.environ.get("ATTACHMENT_MAX_FILES") or 10)
 # Every request body: the most files one request may carry and 1 MB for the rest of the form.
 # Werkzeug refuses a longer body (413) from its Content-Length, before reading any of it.
 MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_MB * ATTACHMENT_MAX_FILES + 1) * 1024 * 1024)
+# --- Exports ----------------------------------------------------------------------
+# The most rows one CSV or Excel export holds: a longer list is refused with its count (narrow
+# it with filters), never cut short.
+EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS") or 100_000)
 
 # --- Translations ----------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "en"

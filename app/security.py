@@ -660,6 +660,9 @@ WORK_TICKETS = [
     ("can_edit", "TicketModelView"),
     # Bulk actions on the list's rows (app/views/bulk.py): assignees, status, priority.
     ("can_bulk_edit", "TicketModelView"),
+    # The list (and the API's list) to CSV or Excel: what the person sees, as they see it.
+    ("can_export", "TicketModelView"),
+    ("can_export", "TicketApi"),
     ("can_list", "CommentModelView"),
     ("can_show", "CommentModelView"),
     ("menu_access", "Tickets"),

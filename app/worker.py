@@ -1,12 +1,14 @@
 """The scheduler: one loop for everything that happens without a request.
 
 Each turn sends the outbox's due emails, goes on with queued SLA re-computations (a policy
-or calendar changed) and takes the SLA ladder's due steps, then waits. Once an hour it also
-prunes audit events past AUDIT_RETENTION_DAYS (in batches; several workers pruning at once
-delete nothing twice).
+or calendar changed), takes the SLA ladder's due steps and queues the weekly digests that are
+due (Monday 09:00, app/reports/digest.py), then waits. Once an hour it also prunes audit
+events past AUDIT_RETENTION_DAYS (in batches; several workers pruning at once delete nothing
+twice).
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
-ladder's claims and unique steps keep each email and each step to one of them.
+ladder's claims and unique steps, and the digest's unique (recipient, week) rows, keep each
+email and each step to one of them.
 
 SIGTERM (every deploy sends it) sets `stop`: the loop finishes the email or batch in flight,
 claims nothing more and returns.
@@ -31,6 +33,7 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
     """One round: the outbox, then (when their intervals have passed) the ladder and the pruning."""
     from . import audit
     from .notifications import sender
+    from .reports import digest
     from .sla import ladder, recompute
 
     with app.app_context():
@@ -42,6 +45,8 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
                 if taken:
                     log.info("SLA ladder: %s steps taken", taken)
                     sender.flush(stop=stop)  # their emails now, not a poll later
+                if not (stop and stop.is_set()) and digest.run(db.session, stop=stop):
+                    sender.flush(stop=stop)
             if prune_due and not (stop and stop.is_set()):
                 pruned = audit.prune(db.session, stop=stop)
                 if pruned:

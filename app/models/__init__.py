@@ -12,6 +12,7 @@ from .notification import (
     Notification,
 )
 from .audit import AuditEvent
+from .digest import DigestSent
 from .attachment import Attachment, AttachmentChunk, AttachmentThumbnail
 from .login_session import LoginSession
 from .saved_view import SavedView
@@ -56,6 +57,7 @@ __all__ = [
     "AttachmentChunk",
     "AttachmentThumbnail",
     "AuditEvent",
+    "DigestSent",
     "CREATED",
     "FAILED",
     "NOTIFICATION_STATES",

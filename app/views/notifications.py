@@ -3,11 +3,13 @@ banner every admin sees on every page while emails have been failing for a while
 from __future__ import annotations
 
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import flash, redirect, request, url_for
-from flask_appbuilder import ModelView
+from flask import current_app, flash, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.actions import action
+from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -15,6 +17,7 @@ from markupsafe import Markup, escape
 from ..extensions import db
 from ..models import FAILED, PENDING, SENDING, SENT, SKIPPED, Notification, utcnow
 from ..notifications import health, outbox
+from ..reports import export as exports
 from ..tickets.visibility import current_person, is_admin
 from .base import CappedCountInterface, RowScopedActionsMixin, format_local
 
@@ -54,7 +57,7 @@ def back_to_list(target: Optional[str]) -> str:
 class NotificationModelView(RowScopedActionsMixin, ModelView):
     route_base = "/notifications"
     datamodel = CappedCountInterface(Notification)
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_export"]
     base_order = ("id", "desc")
     page_size = 50
     list_title = _l("Notifications")
@@ -77,6 +80,61 @@ class NotificationModelView(RowScopedActionsMixin, ModelView):
         "state": state_badge, "to_addrs": _addresses, "cc_addrs": _addresses,
         "created_at": format_local, "sent_at": format_local, "next_attempt_at": format_local,
     }
+
+    # The export's columns: (attribute, header, kind).
+    export_fields = (
+        ("id", _l("ID"), exports.NUMBER), ("ticket_id", _l("Ticket"), exports.NUMBER), ("event", _l("Event"), None),
+        ("state", _l("State"), None), ("attempts", _l("Attempts"), exports.NUMBER), ("to_addrs", _l("To"), None),
+        ("cc_addrs", _l("CC"), None), ("subject", _l("Subject"), None), ("last_error", _l("Last error"), None),
+        ("message_id", _l("Message-ID"), None), ("created_at", _l("Queued"), exports.TIME),
+        ("next_attempt_at", _l("Next attempt"), exports.TIME), ("sent_at", _l("Sent"), exports.TIME),
+    )
+
+    def _export_links(self) -> list[tuple[str, str, str]]:
+        kept = [(k, v) for k, v in request.args.items(multi=True) if not k.startswith(("page_", "psize_"))]
+        return [(fmt, label, f"{url_for('.export')}?{urlencode(kept + [('format', fmt)])}")
+                for fmt, label in (("csv", _("CSV")), ("xlsx", _("Excel")))]
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template and self.appbuilder.sm.has_access("can_export", self.class_permission_name):
+            kwargs["exports"] = self._export_links()
+        return super().render_template(template, **kwargs)
+
+    @expose("/export")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        """The outbox as listed (FAB's filters and sort from the query string), every page."""
+        fmt = request.args.get("format", "")
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k != "format"]
+        back = f"{url_for('.list')}?{urlencode(kept)}" if kept else url_for(".list")
+        if fmt not in exports.FORMATS:
+            flash(_("Export format: choose CSV or Excel (format=csv or format=xlsx)."), "danger")
+            return redirect(back)
+        view = type(self).__name__
+        get_filter_args(self._filters)
+        filters = self._filters.get_joined_filters(self._base_filters)
+        order_column = request.args.get(f"_oc_{view}") or self.base_order[0]
+        direction = request.args.get(f"_od_{view}") or self.base_order[1]
+        session = self.datamodel.session
+        query = self.datamodel._apply_inner_all(
+            session.query(Notification.id), filters, order_column, direction, aliases_mapping={})
+        try:
+            rows = exports.count_rows(session, query, current_app.config["EXPORT_MAX_ROWS"])
+        except exports.TooManyRows as refused:
+            flash(_("This list has %(count)s notifications; an export holds at most %(cap)s. Nothing was exported: "
+                    "narrow the list with its filters, then export again.",
+                    count=f"{refused.count:,}", cap=f"{refused.cap:,}"), "danger")
+            return redirect(back)
+        exports.record_export(session, "notification", fmt, urlencode(kept), rows)
+        columns = [exports.Column(exports.time_header(str(label)) if kind == exports.TIME else str(label),
+                                  kind or exports.TEXT) for _name, label, kind in self.export_fields]
+        query = query.with_entities(*(
+            exports.local_time(session, getattr(Notification, name)) if kind == exports.TIME
+            else getattr(Notification, name) for name, _label, kind in self.export_fields))
+        rows = exports.localize(session, exports.query_rows(session, query), columns)
+        return exports.response(fmt, "notifications", columns, rows,
+                                sheet=_("Notifications"))
 
     @action("retry", _l("Retry"), _l("Send the selected notifications again now?"), "fa-refresh")
     def retry(self, items):

@@ -94,7 +94,7 @@ def check_version(ticket: Ticket, expected) -> None:
 class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
     datamodel = TicketInterface(Ticket)
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete", "can_export"]
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     page_size = 25
