@@ -1,10 +1,14 @@
 """/api/v1/ticket/ and /api/v1/comment/: the same visibility, validation and workflow as the screens."""
 from __future__ import annotations
 
+from flask import request
+from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
 
 from ..models import STATUS_RESOLVED, Comment, Ticket
 from ..tickets.duplicates import MAX_DUPLICATES, open_duplicates
+from ..tickets.followers import follow, is_following, unfollow
 from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
@@ -108,6 +112,64 @@ class TicketApi(DomainApi):
             return self.response(200, id=ticket.id, result=self.result(ticket))
 
         return self.handle(update)
+
+    @expose("/<pk>/follow", methods=["POST", "DELETE"])
+    @protect()
+    @safe
+    @permission_name("get")  # whoever may read a ticket may follow it
+    def follow(self, pk):
+        """Follow a ticket, or stop following it
+        ---
+        post:
+          description: >-
+            Follow the ticket: an email for each new comment by someone else (unless comment
+            emails are turned off in the profile). Following twice is one follow.
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          responses:
+            200:
+              description: Whether the caller now follows the ticket
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      following:
+                        type: boolean
+                    required: [following]
+            404:
+              description: No such ticket, or one the caller may not see
+        delete:
+          description: Stop following the ticket. Not following it already is no error.
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          responses:
+            200:
+              description: Whether the caller now follows the ticket
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      following:
+                        type: boolean
+                    required: [following]
+            404:
+              description: No such ticket, or one the caller may not see
+        """
+        ticket = self.datamodel.get(pk, self._base_filters)
+        if ticket is None:
+            return self.response_404()
+        session, person = self.datamodel.session, current_person()
+        (unfollow if request.method == "DELETE" else follow)(session, ticket, person)
+        session.commit()
+        return self.response(200, following=is_following(session, ticket, person))
 
     def check_delete(self, ticket: Ticket) -> None:
         if not may_delete(current_person(), ticket):

@@ -46,6 +46,7 @@ from .ticket import (
     Ticket,
     TicketEvent,
     ticket_assignee,
+    ticket_follower,
     utcnow,
 )
 
@@ -95,5 +96,6 @@ __all__ = [
     "TicketEvent",
     "person_team",
     "ticket_assignee",
+    "ticket_follower",
     "utcnow",
 ]

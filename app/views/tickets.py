@@ -11,6 +11,7 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired
@@ -30,8 +31,15 @@ from ..sla.display import due_badge, state_label
 from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.duplicates import booking_id_or_none, open_duplicates
+from ..tickets.followers import follow, unfollow
 from ..tickets.people import default_team, find_staff, person_label
-from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
+from ..tickets.visibility import (
+    TicketVisibilityFilter,
+    current_person,
+    get_visible_ticket,
+    may_delete,
+    still_visible_after_change,
+)
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
 from .base import KeepTypedOnRefusalMixin, RowScopedActionsMixin, format_local
@@ -315,6 +323,8 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             history=history_rows(ticket.events),
             next_statuses=self._next_statuses(ticket.status),
             sla=sla_summary(self.datamodel.session, ticket),
+            followers=ticket.followers,
+            me=current_person(),
             can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
             typed=typed or {},
             open_form=open_form,
@@ -324,7 +334,10 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        ticket = self._visible_or_404(pk)
+        # The followers come joined to the ticket's own statement (the page's query budget).
+        ticket = get_visible_ticket(pk, current_person(), joinedload(Ticket.followers))
+        if ticket is None:
+            abort(404)
         self.update_redirect()
         return self._ticket_page(ticket)
 
@@ -387,3 +400,23 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             return self._ticket_page(self._visible_or_404(pk), typed={"comment": typed}, status=409 if conflict else 422)
         flash(_("Comment added."), "success")
         return redirect(url_for(".show", pk=pk) + "#comments")
+
+    @expose("/follow/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("show")
+    def follow(self, pk):
+        """Follow (`follow=1`) or stop following (`follow=0`) a ticket one may see: whoever may
+        read the ticket may ask for its comment emails."""
+        ticket = self._visible_or_404(pk)
+        person = current_person()
+        if request.form.get("follow") == "0":
+            unfollow(self.datamodel.session, ticket, person)
+            message = _("You no longer follow this ticket.")
+        else:
+            follow(self.datamodel.session, ticket, person)
+            message = _("You follow this ticket: you get an email for each new comment by someone else.")
+            if not person.comment_emails:
+                message += " " + _("Comment emails are turned off in your profile, so none will come until you turn them on.")
+        self.datamodel.session.commit()
+        flash(message, "success")
+        return redirect(url_for(".show", pk=pk) + "#followers")
