@@ -9,6 +9,7 @@ from flask_appbuilder.security.decorators import permission_name
 from ..models import STATUS_RESOLVED, Comment, Ticket
 from ..tickets.duplicates import MAX_DUPLICATES, open_duplicates
 from ..tickets.followers import follow, is_following, unfollow
+from ..tickets.mentions import MentionRefused, check_mentions
 from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
@@ -224,6 +225,10 @@ class CommentApi(DomainApi):
                         and not isinstance(body.get("ticket"), bool):
                     return self.response_404()
                 raise
+            try:
+                check_mentions(self.datamodel.session, data["ticket"], data["body"])
+            except MentionRefused as exc:
+                raise ApiError(422, {"body": [str(exc)]}) from exc
             comment = Comment(author=current_person(), **data)
             self.datamodel.session.add(comment)
             self.commit()

@@ -32,6 +32,7 @@ from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.duplicates import booking_id_or_none, open_duplicates
 from ..tickets.followers import follow, unfollow
+from ..tickets.mentions import check_mentions, mention_candidates
 from ..tickets.people import default_team, find_staff, person_label
 from ..tickets.visibility import (
     TicketVisibilityFilter,
@@ -232,6 +233,19 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         )
         return jsonify([{"id": person.id, "text": person_label(person)} for person in found])
 
+    @expose("/mentions/<pk>")
+    @has_access
+    @permission_name("show")
+    def mentions(self, pk):
+        """The comment form's @ picker: people who may see this ticket matching ?q= (name or
+        email), with what choosing one inserts. A ticket one may not see is 404."""
+        ticket = self._visible_or_404(pk)
+        found = mention_candidates(self.datamodel.session, ticket, request.args.get("q", ""))
+        return jsonify([
+            {"id": person.id, "name": person.full_name, "email": person.email, "insert": f"@{person.email}"}
+            for person in found
+        ])
+
     # --- add / edit ---------------------------------------------------------------
     @expose("/duplicates/")
     @has_access
@@ -391,6 +405,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         typed = request.form.get("body")
         try:
             body = v.normalize_text(typed, label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True)
+            check_mentions(session, ticket, body)
             session.add(Comment(ticket=ticket, author=current_person(), body=body))
             session.commit()
         except (v.InvalidValue, StaleDataError) as exc:
