@@ -114,37 +114,7 @@ class TicketApi(DomainApi):
 
         return self.handle(update)
 
-    @expose("/<pk>/follow", methods=["POST", "DELETE"])
-    @protect()
-    @safe
-    @permission_name("get")  # whoever may read a ticket may follow it
-    def follow(self, pk):
-        """Follow a ticket, or stop following it
-        ---
-        post:
-          description: >-
-            Follow the ticket: an email for each new comment by someone else (unless comment
-            emails are turned off in the profile). Following twice is one follow.
-          parameters:
-          - in: path
-            name: pk
-            schema:
-              type: integer
-          responses:
-            200:
-              description: Whether the caller now follows the ticket
-              content:
-                application/json:
-                  schema:
-                    type: object
-                    properties:
-                      following:
-                        type: boolean
-                    required: [following]
-            404:
-              description: No such ticket, or one the caller may not see
-        delete:
-          description: Stop following the ticket. Not following it already is no error.
+    _FOLLOWING = """
           parameters:
           - in: path
             name: pk
@@ -164,13 +134,41 @@ class TicketApi(DomainApi):
             404:
               description: No such ticket, or one the caller may not see
         """
+
+    def _set_following(self, pk, on: bool):
         ticket = self.datamodel.get(pk, self._base_filters)
         if ticket is None:
             return self.response_404()
         session, person = self.datamodel.session, current_person()
-        (unfollow if request.method == "DELETE" else follow)(session, ticket, person)
+        (follow if on else unfollow)(session, ticket, person)
         session.commit()
         return self.response(200, following=is_following(session, ticket, person))
+
+    @expose("/<pk>/follow", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("get")  # whoever may read a ticket may follow it
+    def follow(self, pk):
+        return self._set_following(pk, True)
+
+    follow.__doc__ = """Follow a ticket
+        ---
+        post:
+          description: >-
+            Follow the ticket: an email for each new comment by someone else (unless comment
+            emails are turned off in the profile). Following twice is one follow.""" + _FOLLOWING
+
+    @expose("/<pk>/follow", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def unfollow(self, pk):
+        return self._set_following(pk, False)
+
+    unfollow.__doc__ = """Stop following a ticket
+        ---
+        delete:
+          description: Stop following the ticket. Not following it already is no error.""" + _FOLLOWING
 
     def check_delete(self, ticket: Ticket) -> None:
         if not may_delete(current_person(), ticket):
