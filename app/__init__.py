@@ -111,12 +111,14 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     mail.init_app(app)
 
     from . import babel_cache, credentials
+    from .notifications import comments as comment_emails
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
 
     history.install()
     outbox.install()
+    comment_emails.install()
     sla_service.install()
     credentials.install()
     with app.app_context():

@@ -1,8 +1,10 @@
 """SQLAlchemy models. They import nothing from the application above them."""
 from .notification import (
     ASSIGNED,
+    COMMENTED,
     CREATED,
     FAILED,
+    MENTIONED,
     NOTIFICATION_STATES,
     PENDING,
     RESOLVED,
@@ -52,6 +54,8 @@ from .ticket import (
 
 __all__ = [
     "ASSIGNED",
+    "COMMENTED",
+    "MENTIONED",
     "AuditEvent",
     "CREATED",
     "FAILED",
