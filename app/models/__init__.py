@@ -1,8 +1,10 @@
 """SQLAlchemy models. They import nothing from the application above them."""
 from .notification import (
     ASSIGNED,
+    COMMENTED,
     CREATED,
     FAILED,
+    MENTIONED,
     NOTIFICATION_STATES,
     PENDING,
     RESOLVED,
@@ -48,6 +50,7 @@ from .ticket import (
     Ticket,
     TicketEvent,
     ticket_assignee,
+    ticket_follower,
     utcnow,
 )
 
@@ -56,6 +59,8 @@ __all__ = [
     "Attachment",
     "AttachmentChunk",
     "AttachmentThumbnail",
+    "COMMENTED",
+    "MENTIONED",
     "AuditEvent",
     "DigestSent",
     "CREATED",
@@ -101,5 +106,6 @@ __all__ = [
     "TicketEvent",
     "person_team",
     "ticket_assignee",
+    "ticket_follower",
     "utcnow",
 ]

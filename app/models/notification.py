@@ -10,7 +10,9 @@ from .ticket import Ticket, utcnow
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 NOTIFICATION_STATES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 CREATED, RESOLVED, ASSIGNED = "created", "resolved", "assigned"
-NOTIFICATION_EVENTS = (CREATED, RESOLVED, ASSIGNED)
+# A new comment, to one follower or assignee; to a person it mentions (one email either way).
+COMMENTED, MENTIONED = "comment", "mention"
+NOTIFICATION_EVENTS = (CREATED, RESOLVED, ASSIGNED, COMMENTED, MENTIONED)
 
 
 class Notification(Model):
