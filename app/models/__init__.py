@@ -12,6 +12,16 @@ from .notification import (
     Notification,
 )
 from .audit import AuditEvent
+from .inbound import (
+    ACCEPTED,
+    DISCARDED,
+    HELD,
+    IGNORED,
+    POSTED,
+    QUARANTINED,
+    InboundMessage,
+    QuarantinedMessage,
+)
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -50,6 +60,14 @@ from .ticket import (
 )
 
 __all__ = [
+    "ACCEPTED",
+    "DISCARDED",
+    "HELD",
+    "IGNORED",
+    "InboundMessage",
+    "POSTED",
+    "QUARANTINED",
+    "QuarantinedMessage",
     "ASSIGNED",
     "AuditEvent",
     "CREATED",
