@@ -1,7 +1,8 @@
 """The scheduler: one loop for everything that happens without a request.
 
 Each turn sends the outbox's due emails, goes on with queued SLA re-computations (a policy
-or calendar changed) and takes the SLA ladder's due steps, then waits.
+or calendar changed) and takes the SLA ladder's due steps, reads the inbound mailbox (replies
+become comments, every IMAP_POLL_SECONDS, when IMAP_HOST is set), then waits.
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
 ladder's claims and unique steps keep each email and each step to one of them.
@@ -22,8 +23,8 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 
-def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True) -> None:
-    """One round: the outbox, then (when its interval has passed) the ladder."""
+def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True, inbound_due: bool = False) -> None:
+    """One round: the outbox, then (when their intervals have passed) the ladder and the mailbox."""
     from .notifications import sender
     from .sla import ladder, recompute
 
@@ -36,24 +37,46 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
                 if taken:
                     log.info("SLA ladder: %s steps taken", taken)
                     sender.flush(stop=stop)  # their emails now, not a poll later
+            if inbound_due and app.config.get("IMAP_HOST") and not (stop and stop.is_set()):
+                read_mailbox(stop)
         finally:
             db.session.remove()
+
+
+def read_mailbox(stop: threading.Event | None = None) -> None:
+    """One pass over the inbound mailbox. Its failures (IMAP down, database down) are logged and
+    leave the messages where they are for the next pass; the other jobs carry on."""
+    from .inbound import service
+
+    try:
+        counts = service.run_pass(db.session, stop=stop)
+    except Exception:
+        db.session.rollback()
+        log.exception("Inbound mailbox: pass failed; messages left for the next pass")
+        return
+    if counts:
+        log.info("Inbound mailbox: %s", ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
 
 
 def run(app: Flask, stop: threading.Event) -> None:
     """Loop until `stop` is set."""
     poll = app.config["OUTBOX_POLL_SECONDS"]
     ladder_every = app.config["SLA_POLL_SECONDS"]
-    log.info("Worker started (outbox every %ss, SLA ladder every %ss)", poll, ladder_every)
-    next_ladder = 0.0
+    inbound_every = app.config["IMAP_POLL_SECONDS"]
+    log.info("Worker started (outbox every %ss, SLA ladder every %ss, mailbox every %ss%s)", poll, ladder_every,
+             inbound_every, "" if app.config.get("IMAP_HOST") else ": no IMAP_HOST, not read")
+    next_ladder = next_inbound = 0.0
     while not stop.is_set():
         ladder_due = time.monotonic() >= next_ladder
+        inbound_due = time.monotonic() >= next_inbound
         try:
-            turn(app, stop, ladder_due)
+            turn(app, stop, ladder_due, inbound_due)
         except Exception:  # keep the worker alive through a database outage
             log.exception("Worker turn failed; retrying in %ss", poll)
         if ladder_due:
             next_ladder = time.monotonic() + ladder_every
+        if inbound_due:
+            next_inbound = time.monotonic() + inbound_every
         stop.wait(poll)
     log.info("Worker stopped")
 

@@ -8,6 +8,7 @@ from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
 from .comments import CommentModelView
 from .notifications import NotificationModelView
+from .quarantine import QuarantineView
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
@@ -40,5 +41,8 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(HolidayView)
     appbuilder.add_view(
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
+    )
+    appbuilder.add_view(
+        QuarantineView, "Quarantined emails", label=_l("Quarantined emails"), icon="fa-shield", category="Admin",
     )
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
