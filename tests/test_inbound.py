@@ -688,3 +688,37 @@ def test_the_apps_own_emails_coming_back_are_ignored(inbound, people, ticket):
     inbound[0].deliver(_plain("escalations-noreply@deyor.test", MAILBOX, f"[ESC-{ticket.id}] looped", "Ours."))
     assert service.run_pass(db.session, now=NOW) == {IGNORED: 1}
     assert records()[0].reason == "own"
+
+
+@pytest.mark.browser
+def test_an_admin_accepts_a_held_reply_and_the_agent_opens_its_original(inbound, people, ticket, original, live_server):
+    from tests.test_browser import SCREENSHOTS, chromium_page, log_in, visit
+
+    inbound[0].deliver(_fill(GMAIL, people, ticket, original).replace(  # no proof: held
+        f"In-Reply-To: {original['Message-ID']}".encode(), b"X-Note: forwarded").replace(
+        original["Reply-To"].encode(), MAILBOX.encode()))
+    service.run_pass(db.session, now=NOW)
+    [item] = held()
+    assert item.reason == "no_proof"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium_page(live_server) as page:
+        log_in(page, people["ada"].email)
+        visit(page, "/quarantine/list/")
+        assert "No proof it answers our email" in page.inner_text("body")
+        page.screenshot(path=str(SCREENSHOTS / "quarantine-list.png"))
+        visit(page, f"/quarantine/show/{item.id}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(SCREENSHOTS / "quarantine-show-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.click("text=Accept and post")
+        page.wait_for_url("**/quarantine/list/**")
+        assert "Posted on ESC-" in page.inner_text("body")
+    assert fresh(item).state == ACCEPTED
+    with chromium_page(live_server) as page:
+        log_in(page, people["asha"].email)
+        visit(page, f"/tickets/show/{ticket.id}")
+        original_text = page.locator(".comment-original pre")
+        assert not original_text.is_visible()
+        page.click("text=Show original")
+        assert "Operations, Deyor Holidays" in original_text.inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "comment-by-email-original.png"), full_page=True)
