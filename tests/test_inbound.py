@@ -439,6 +439,29 @@ References: {msgid}
 at 14:02, Deyor Escalations &lt;escalations@deyor.test&gt; wrote:<br><br>{marker}<br>A new escalation was raised</blockquote></div></body></html>
 """
 
+OUTLOOK_WEB_HTML_ONLY = """\
+From: Asha Assigned <{sender}>
+To: escalations <{to}>
+Subject: Re: [ESC-{id}][High] Hotel overbooked in Goa
+Date: Thu, 3 Dec 2026 10:05:44 +0000
+Message-ID: <SEZPR06MB5269F1@SEZPR06MB5269.apcprd06.prod.outlook.com>
+In-Reply-To: {msgid}
+References: {msgid}
+Content-Type: text/html; charset="utf-8"
+Content-Transfer-Encoding: quoted-printable
+MIME-Version: 1.0
+
+<html><head><meta http-equiv=3D"Content-Type" content=3D"text/html; charset=3Dutf-8"><style type=3D"text/css" =
+style=3D"display:none;"> P {{margin-top:0;margin-bottom:0;}} </style></head><body dir=3D"ltr">=
+<div class=3D"elementToProof" style=3D"font-family: Aptos, sans-serif; font-size: 12pt;">Hotel agreed to refun=
+d the extra night.</div><div class=3D"elementToProof"><br></div><hr style=3D"display:inline-block;width:98%" =
+tabindex=3D"-1"><div id=3D"divRplyFwdMsg" dir=3D"ltr"><font face=3D"Calibri, sans-serif" style=3D"font-size:11p=
+t" color=3D"#000000"><b>From:</b> Deyor Escalations &lt;escalations@deyor.test&gt;<br><b>Sent:</b> Thursday, De=
+cember 3, 2026 14:02<br><b>To:</b> Asha Assigned &lt;{sender}&gt;<br><b>Subject:</b> [ESC-{id}][High] Hotel ov=
+erbooked in Goa</font><div>&nbsp;</div></div><div><p>{marker}</p><p>A new escalation was raised</p></div></body></html>
+"""
+
+
 
 @pytest.fixture
 def original(inbound, people, ticket):
@@ -722,3 +745,21 @@ def test_an_admin_accepts_a_held_reply_and_the_agent_opens_its_original(inbound,
         page.click("text=Show original")
         assert "Operations, Deyor Holidays" in original_text.inner_text()
         page.screenshot(path=str(SCREENSHOTS / "comment-by-email-original.png"), full_page=True)
+
+
+def test_outlook_on_the_web_html_only_reply_keeps_only_the_new_text(inbound, people, ticket, original):
+    inbound[0].deliver(_fill(OUTLOOK_WEB_HTML_ONLY, people, ticket, original))
+    assert service.run_pass(db.session, now=NOW) == {POSTED: 1}
+    [comment] = comments(ticket)
+    assert comment.body == "Hotel agreed to refund the extra night."
+    assert "Sent: Thursday" in comment.original_text and "<" not in comment.body
+
+
+def test_flask_inbound_read_reads_once_and_reports(inbound, people, ticket, original, app, monkeypatch):
+    inbound[0].deliver(reply(original, people["asha"], "Read by hand."))
+    result = app.test_cli_runner().invoke(args=["inbound", "read"])
+    assert result.exit_code == 0 and "posted: 1" in result.output
+    assert [c.body for c in comments(ticket)] == ["Read by hand."]
+    monkeypatch.setitem(app.config, "IMAP_HOST", "")
+    result = app.test_cli_runner().invoke(args=["inbound", "read"])
+    assert result.exit_code != 0 and "IMAP_HOST is not set" in result.output

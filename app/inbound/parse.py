@@ -23,6 +23,8 @@ _MARKER = re.compile(r"^[>\s]*##-.*-##\s*$", re.MULTILINE)
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+_RULE = re.compile(r"^\s*(\* \* \*|[-_=*]{3,})\s*$")
 MAX_TEXT = 200_000  # characters of text kept from one message (the original shown on request)
 
 
@@ -127,7 +129,8 @@ def html_to_text(html: str) -> str:
     renderer.ignore_links = False
     renderer.inline_links = False
     renderer.skip_internal_links = True
-    return renderer.handle(clean).strip()
+    text = "\n".join(line.rstrip() for line in renderer.handle(clean).splitlines())
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def strip_reply(text: str) -> str:
@@ -141,7 +144,9 @@ def strip_reply(text: str) -> str:
     reply = parsed.replies[0].body if parsed.replies else text
     # A quoted block the parser kept (a client that quotes without a header line).
     lines = [line for line in reply.split("\n") if not line.lstrip().startswith(">")]
-    return "\n".join(lines).strip()
+    while lines and (not lines[-1].strip() or _RULE.match(lines[-1])):  # the rule above a quote
+        lines.pop()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def _attachments(message: EmailMessage) -> list[Attachment]:
