@@ -172,11 +172,18 @@ class DovecotServer:
             return [fetched[uid][b"BODY[]"] for uid in sorted(fetched)]
 
     def clear(self) -> None:
+        """An empty INBOX and no other folder (the app creates Processed when it needs it)."""
         with self.client() as client:
             for _flags, _sep, name in client.list_folders():
-                client.select_folder(name)
-                uids = client.search(["ALL"])
-                if uids:
-                    client.delete_messages(uids)
-                    client.expunge()
-                client.close_folder()
+                if name.upper() != "INBOX":
+                    client.delete_folder(name)
+            client.select_folder("INBOX")
+            uids = client.search(["ALL"])
+            if uids:
+                client.delete_messages(uids)
+                client.expunge()
+            client.close_folder()
+
+    def folders(self) -> list[str]:
+        with self.client() as client:
+            return sorted(name for _flags, _sep, name in client.list_folders())

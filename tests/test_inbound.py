@@ -109,6 +109,7 @@ def ticket(make_ticket, people):
 # --- posted ----------------------------------------------------------------------------------------
 def test_a_reply_to_the_apps_email_becomes_the_senders_comment(inbound, people, ticket):
     imap, smtp = inbound
+    assert imap.folders() == ["INBOX"]
     original = sent_to(smtp, people["asha"].email)
     token = tokens.token_for(people["asha"].id, ticket.id)
     assert original["Reply-To"] == f"escalations+{token}@deyor.test"  # one person: their token
@@ -127,7 +128,9 @@ def test_a_reply_to_the_apps_email_becomes_the_senders_comment(inbound, people, 
     assert (record.outcome, record.ticket_id, record.person_id, record.comment_id) == (
         POSTED, ticket.id, people["asha"].id, comment.id)
     assert record.detail == "thread, token" and record.received_at == NOW
-    # Read although someone had opened it (\Seen), and moved once its comment was committed.
+    # Read although someone had opened it (\Seen), and moved once its comment was committed to
+    # the folder Processed, created for it.
+    assert imap.folders() == ["INBOX", "Processed"]
     assert imap.messages("INBOX") == []
     assert len(imap.messages("Processed")) == 1
 
@@ -763,3 +766,29 @@ def test_flask_inbound_read_reads_once_and_reports(inbound, people, ticket, orig
     monkeypatch.setitem(app.config, "IMAP_HOST", "")
     result = app.test_cli_runner().invoke(args=["inbound", "read"])
     assert result.exit_code != 0 and "IMAP_HOST is not set" in result.output
+
+
+def test_files_go_through_the_attachments_service_when_it_exists(inbound, people, ticket, original, monkeypatch):
+    """The seam for ticket attachments (app/attachments/service.py add_attachment, not in this
+    tree yet): a stand-in with its signature stores one file and refuses the other."""
+    stored = []
+
+    def add_attachment(ticket_, uploader, filename, stream, comment=None):
+        if filename.endswith(".exe"):
+            raise ValueError("this type of file is not accepted")
+        stored.append((ticket_.id, uploader.id, filename, stream.read(), comment.id))
+
+    monkeypatch.setattr(service, "_attachment_service", lambda: add_attachment)
+    message = EmailMessage()
+    message["From"], message["To"] = people["asha"].email, original["Reply-To"]
+    message["Subject"], message["Message-ID"] = f"Re: {original['Subject']}", make_msgid()
+    message["In-Reply-To"] = original["Message-ID"]
+    message.set_content("Voucher attached.")
+    message.add_attachment(b"%PDF-1.4 voucher", maintype="application", subtype="pdf", filename="voucher.pdf")
+    message.add_attachment(b"MZ", maintype="application", subtype="octet-stream", filename="tool.exe")
+    inbound[0].deliver(message.as_bytes())
+
+    assert service.run_pass(db.session, now=NOW) == {POSTED: 1}
+    [comment] = comments(ticket)
+    assert stored == [(ticket.id, people["asha"].id, "voucher.pdf", b"%PDF-1.4 voucher", comment.id)]
+    assert comment.body == "Voucher attached.\n\nAttached by email: tool.exe (this type of file is not accepted)"

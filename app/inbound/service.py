@@ -126,40 +126,52 @@ def _comment_text(reply: str, listed: list[str]) -> str:
     text = reply
     if listed:
         text += ("\n\n" if text else "") + _("Attached by email: %(names)s", names=", ".join(listed))
+    text = text or _("Files sent by email.")
     if len(text) > MAX_COMMENT:
         text = text[: MAX_COMMENT - 1].rstrip() + "…"
     return text
 
 
-def _attach(ticket: Ticket, person: Person, comment: Comment, files: list[parse.Attachment]) -> list[str]:
-    """The files as ticket attachments when the attachments service is there; the names of those
-    not stored (all of them without it, refused ones with why) to list in the comment."""
-    if not files:
-        return []
+def _attachment_service():
+    """app/attachments' add_attachment(ticket, uploader, filename, stream, comment=None) when
+    ticket attachments exist; None before (the files are then listed by name in the comment)."""
     try:
         from ..attachments.service import add_attachment
     except ImportError:
-        return [f.filename for f in files]
-    listed = []
+        return None
+    return add_attachment
+
+
+def _attach(add_attachment, ticket: Ticket, person: Person, comment: Comment,
+            files: list[parse.Attachment]) -> list[str]:
+    """Store each file on the comment; the names of those refused (type, size), with why."""
+    refused = []
     for item in files:
         try:
             add_attachment(ticket, person, item.filename, io.BytesIO(item.data), comment=comment)
         except SQLAlchemyError:
             raise
-        except Exception as exc:  # refused (type, size): named in the comment with the reason
-            listed.append(f"{item.filename} ({exc})")
-    return listed
+        except Exception as exc:  # a refusal: named in the comment with the reason
+            refused.append(f"{item.filename} ({exc})")
+    return refused
 
 
 def post(session: Session, ticket: Ticket, person: Person, reply: str, original: str,
          files: list[parse.Attachment], now: datetime) -> Comment:
     """The reply as `person`'s comment (a reply to a resolved ticket too: reopening stays a
-    human decision)."""
-    comment = Comment(ticket=ticket, author=person, body="", original_text=original or None, created_at=now)
+    human decision). Its text is final when first flushed (hooks that email it read it then),
+    unless a file is refused, which is then named in it."""
+    add_attachment = _attachment_service() if files else None
+    listed = [f.filename for f in files] if add_attachment is None else []
+    comment = Comment(ticket=ticket, author=person, body=_comment_text(reply, listed),
+                      original_text=original or None, created_at=now)
     comment.by_email = True  # the author is the sender, not whoever is logged in (app/tickets/history.py)
     session.add(comment)
-    session.flush()
-    comment.body = _comment_text(reply, _attach(ticket, person, comment, files)) or "…"
+    if add_attachment is not None:
+        session.flush()
+        refused = _attach(add_attachment, ticket, person, comment, files)
+        if refused:
+            comment.body = _comment_text(reply, refused)
     return comment
 
 
