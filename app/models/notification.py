@@ -23,6 +23,9 @@ class Notification(Model):
         # The sender's claim query: due pending rows, and expired leases.
         Index("ix_notification_due", "state", "next_attempt_at"),
         Index("ix_notification_ticket_id", "ticket_id"),
+        # A reply by email finds its ticket by the Message-IDs it answers (app/inbound/match.py).
+        Index("ix_notification_message_id", "message_id"),
+        Index("ix_notification_in_reply_to", "in_reply_to"),
     )
 
     id = Column(Integer, primary_key=True)

@@ -4,6 +4,7 @@ whole text of a comment that came by email
 inbound_message: one row per Message-ID (unique), so a message read again is never posted twice.
 quarantined_message: messages held for an admin (accept or discard), kept whole.
 comment.original_text: the email's whole text behind the comment's "show original".
+notification: indexes on message_id and in_reply_to, by which a reply finds its ticket.
 
 Revision ID: 0014_inbound_mail
 Revises: 0012_audit_and_settings
@@ -72,9 +73,13 @@ def upgrade():
     )
     with op.batch_alter_table("comment") as batch:
         batch.add_column(sa.Column("original_text", sa.Text(), nullable=True))
+    op.create_index("ix_notification_message_id", "notification", ["message_id"])
+    op.create_index("ix_notification_in_reply_to", "notification", ["in_reply_to"])
 
 
 def downgrade():
+    op.drop_index("ix_notification_in_reply_to", table_name="notification")
+    op.drop_index("ix_notification_message_id", table_name="notification")
     with op.batch_alter_table("comment") as batch:
         batch.drop_column("original_text")
     op.drop_table("quarantined_message")
