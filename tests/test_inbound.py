@@ -297,6 +297,11 @@ def test_bounces_are_ignored(inbound, people, ticket):
     assert comments(ticket) == []
 
 
+def test_a_reply_with_nothing_new_is_ignored(inbound, people, ticket, original):
+    inbound[0].deliver(reply(original, people["asha"], ""))  # only the quote
+    assert service.run_pass(db.session, now=NOW) == {IGNORED: 1}
+    assert records()[0].reason == "empty" and comments(ticket) == []
+
 def test_a_message_over_the_size_limit_is_ignored_and_kept_in_the_mailbox(inbound, people, ticket, app, monkeypatch):
     imap, _ = inbound
     monkeypatch.setitem(app.config, "INBOUND_MAX_BYTES", 2000)
