@@ -773,6 +773,33 @@ def test_flask_inbound_read_reads_once_and_reports(inbound, people, ticket, orig
     assert result.exit_code != 0 and "IMAP_HOST is not set" in result.output
 
 
+@pytest.mark.browser
+def test_the_quarantine_and_the_original_read_in_hindi(inbound, people, ticket, original, live_server):
+    from tests.test_browser import SCREENSHOTS, chromium_page, log_in, visit
+
+    inbound[0].deliver(_plain(people["uma"].email, MAILBOX, f"Re: [ESC-{ticket.id}]", "Let me in."))
+    inbound[0].deliver(_fill(GMAIL, people, ticket, original))
+    service.run_pass(db.session, now=NOW)
+    [item] = held()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium_page(live_server) as page:
+        log_in(page, people["ada"].email)
+        page.click(".navbar-right .dropdown-toggle:has(.flag)")
+        page.click("a:has-text('हिन्दी')")
+        page.wait_for_load_state()
+        visit(page, "/quarantine/list/")
+        text = page.inner_text("body")
+        assert "रोके गए ईमेल" in text and "भेजने वाला यह टिकट नहीं देख सकता" in text and "रोका गया" in text
+        page.screenshot(path=str(SCREENSHOTS / "i18n-hi-quarantine-list.png"))
+        visit(page, f"/quarantine/show/{item.id}")
+        assert "स्वीकार करें और जोड़ें" in page.inner_text("body")
+        visit(page, f"/tickets/show/{ticket.id}")
+        page.click("text=मूल दिखाएँ")
+        assert "ईमेल से" in page.inner_text(".ticket-comments")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(SCREENSHOTS / "i18n-hi-comment-original-phone.png"), full_page=True)
+
+
 def test_files_go_through_the_attachments_service_when_it_exists(inbound, people, ticket, original, monkeypatch):
     """The seam for ticket attachments (app/attachments/service.py add_attachment, not in this
     tree yet): a stand-in with its signature stores one file and refuses the other."""
