@@ -16,6 +16,16 @@ from .notification import (
 from .audit import AuditEvent
 from .digest import DigestSent
 from .attachment import Attachment, AttachmentChunk, AttachmentThumbnail
+from .inbound import (
+    ACCEPTED,
+    DISCARDED,
+    HELD,
+    IGNORED,
+    POSTED,
+    QUARANTINED,
+    InboundMessage,
+    QuarantinedMessage,
+)
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -55,6 +65,14 @@ from .ticket import (
 )
 
 __all__ = [
+    "ACCEPTED",
+    "DISCARDED",
+    "HELD",
+    "IGNORED",
+    "InboundMessage",
+    "POSTED",
+    "QUARANTINED",
+    "QuarantinedMessage",
     "ASSIGNED",
     "Attachment",
     "AttachmentChunk",

@@ -27,6 +27,9 @@ class Notification(Model):
         Index("ix_notification_ticket_id", "ticket_id"),
         # The admins' banner: the oldest email still failing (app/notifications/health.py).
         Index("ix_notification_state_created", "state", "created_at"),
+        # A reply by email finds its ticket by the Message-IDs it answers (app/inbound/match.py).
+        Index("ix_notification_message_id", "message_id"),
+        Index("ix_notification_in_reply_to", "in_reply_to"),
     )
 
     id = Column(Integer, primary_key=True)

@@ -183,6 +183,8 @@ class Comment(Model):
     author_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
     author = relationship(Person, lazy="joined")
     body = Column(Text, nullable=False)
+    # A comment that came by email: the message's whole text (quotes, signature), behind a toggle.
+    original_text = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     def __repr__(self) -> str:
