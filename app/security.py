@@ -39,6 +39,7 @@ from .tickets.queues import QUEUES
 from .tickets.usage import person_in_use
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
+from .views.handover import HandoverMixin
 from .views.roles import RoleView
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def _blank(value) -> str:
     return "" if value is None else escape(value)
 
 
-class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
+class TeamMemberView(RowScopedActionsMixin, HandoverMixin, UserDBModelView):
     """People: add with name, email, phone, teams, roles and password in one form.
 
     The username is the email, so people log in with their email address.
@@ -174,7 +175,13 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     def post_add_redirect(self):
         return redirect(url_for(".list"))
 
-    post_edit_redirect = post_add_redirect
+    def post_edit_redirect(self):
+        """Someone just deactivated who still has open tickets: offer to hand them over."""
+        edited = g.pop("edited_person", None)
+        return (self.handover_redirect([edited]) if edited is not None else None) or redirect(url_for(".list"))
+
+    def post_update(self, item: Person) -> None:
+        g.edited_person = item
 
     @staticmethod
     def _username_from_email(item: Person) -> None:
@@ -232,7 +239,7 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
                 person.active = False
         self.datamodel.session.commit()
         flash(str(_l("Deactivated: they can no longer log in or receive email.")), "success")
-        return redirect(self.get_redirect())
+        return self.handover_redirect(items) or redirect(self.get_redirect())
 
 
 def _language_choices() -> list[tuple[str, str]]:
