@@ -8,7 +8,7 @@ from flask_appbuilder import expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.actions import action
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
-from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
@@ -255,8 +255,7 @@ class PersonInfoForm(DynamicForm):
     last_name = StringField(_l("Last Name"), validators=[_name(_l("Last Name"))], widget=BS3TextFieldWidget())
     phone = StringField(_l("Phone"), validators=[rule(normalize_phone)], widget=BS3TextFieldWidget())
     # Any value that is no language is the site's default (a form sent without it included).
-    language = SelectField(_l("Language"), choices=_language_choices, validate_choice=False,
-                           widget=Select2Widget())
+    language = SelectField(_l("Language"), choices=_language_choices, validate_choice=False)
     comment_emails = BooleanField(_l("Email me each new comment on tickets I am assigned to or follow"))
     digest_emails = BooleanField(_l("Email me the weekly digest (leads and founders receive it)"))
 
