@@ -157,6 +157,8 @@ def test_outbox_list_shows_state_badges_in_words_and_to_and_cc(admin, client_for
     table = page[page.find("<table"):]
     assert ">CC<" in re.sub(r"\s+", "", table.replace("</a>", "<")) or "CC" in table
     assert "to1@deyor.test<br>to2@deyor.test" in table and "cc@deyor.test" in table
+    assert re.search(r">\s*Created\s*<", table) and ">created<" not in table  # the event in words
+    assert "Sent to" in table
 
 
 def test_banner_for_admins_when_emails_failed_for_more_than_15_minutes(admin, make_person, client_for):
