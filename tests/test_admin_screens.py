@@ -234,7 +234,7 @@ def test_person_form_speaks_the_domain_and_offers_no_public_role(admin, client_f
 
 
 def test_member_list_shows_names_badges_and_blanks(admin, make_person, client_for):
-    make_person("Vik Visa", "Agent", (INTL, DOM))
+    vik = make_person("Vik Visa", "Agent", (INTL, DOM))
     make_person("Gone Person", "Agent", (INTL,), active=False)
     page = client_for(admin).get("/users/list/").get_data(as_text=True)
     table = page[page.find("<thead"):]
@@ -244,6 +244,9 @@ def test_member_list_shows_names_badges_and_blanks(admin, make_person, client_fo
     assert re.search(r'label-success person-active">\s*Active', table)
     assert re.search(r'label-default person-active">\s*Deactivated', table)
     assert ">None<" not in table.replace(" ", "") and "None" not in re.sub(r"<[^>]+>", "", table)
+    shown = client_for(admin).get(f"/users/show/{vik.id}").get_data(as_text=True)
+    assert "Domestic Operations, International Operations" in shown and "[International" not in shown
+    assert "person-active" in shown
 
 
 def test_flash_messages_in_words(admin, client_for):
