@@ -327,6 +327,6 @@ def test_role_list_marks_managed_roles_and_summarises(app, admin, client_for):
     assert re.search(r"Agent\s*<span class=\"label label-info role-managed\">Managed by setup", table)
     agent = re.search(r"Agent\s*<span.*?</tr>", table, re.S).group(0)
     lead = re.search(r"Lead\s*<span.*?</tr>", table, re.S).group(0)
-    assert re.search(r"Tickets \(\d+\), Teams and service levels \(\d+\), Their own account \(\d+\)", agent)
+    assert re.search(r"Tickets \(\d+\), .*Their own account \(\d+\)", agent)
     count = lambda row: int(re.search(r"Tickets \((\d+)\)", row).group(1))  # noqa: E731
     assert count(lead) > count(agent)  # a lead also deletes and moves tickets to another team
