@@ -9,7 +9,7 @@ from flask_appbuilder import expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.actions import action
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
-from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
@@ -40,6 +40,7 @@ from .tickets.queues import QUEUES
 from .tickets.usage import person_in_use
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
+from .views.handover import HandoverMixin
 from .views.roles import RoleView
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def _blank(value) -> str:
     return "" if value is None else escape(value)
 
 
-class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
+class TeamMemberView(RowScopedActionsMixin, HandoverMixin, UserDBModelView):
     """People: add with name, email, phone, teams, roles and password in one form.
 
     The username is the email, so people log in with their email address.
@@ -175,7 +176,13 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     def post_add_redirect(self):
         return redirect(url_for(".list"))
 
-    post_edit_redirect = post_add_redirect
+    def post_edit_redirect(self):
+        """Someone just deactivated who still has open tickets: offer to hand them over."""
+        edited = g.pop("edited_person", None)
+        return (self.handover_redirect([edited]) if edited is not None else None) or redirect(url_for(".list"))
+
+    def post_update(self, item: Person) -> None:
+        g.edited_person = item
 
     @staticmethod
     def _username_from_email(item: Person) -> None:
@@ -233,7 +240,7 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
                 person.active = False
         self.datamodel.session.commit()
         flash(str(_l("Deactivated: they can no longer log in or receive email.")), "success")
-        return redirect(self.get_redirect())
+        return self.handover_redirect(items) or redirect(self.get_redirect())
 
 
 def _language_choices() -> list[tuple[str, str]]:
@@ -249,8 +256,7 @@ class PersonInfoForm(DynamicForm):
     last_name = StringField(_l("Last Name"), validators=[_name(_l("Last Name"))], widget=BS3TextFieldWidget())
     phone = StringField(_l("Phone"), validators=[rule(normalize_phone)], widget=BS3TextFieldWidget())
     # Any value that is no language is the site's default (a form sent without it included).
-    language = SelectField(_l("Language"), choices=_language_choices, validate_choice=False,
-                           widget=Select2Widget())
+    language = SelectField(_l("Language"), choices=_language_choices, validate_choice=False)
     comment_emails = BooleanField(_l("Email me each new comment on tickets I am assigned to or follow"))
     digest_emails = BooleanField(_l("Email me the weekly digest (leads and founders receive it)"))
 

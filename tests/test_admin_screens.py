@@ -157,6 +157,8 @@ def test_outbox_list_shows_state_badges_in_words_and_to_and_cc(admin, client_for
     table = page[page.find("<table"):]
     assert ">CC<" in re.sub(r"\s+", "", table.replace("</a>", "<")) or "CC" in table
     assert "to1@deyor.test<br>to2@deyor.test" in table and "cc@deyor.test" in table
+    assert re.search(r">\s*Created\s*<", table) and ">created<" not in table  # the event in words
+    assert "Sent to" in table
 
 
 def test_banner_for_admins_when_emails_failed_for_more_than_15_minutes(admin, make_person, client_for):
@@ -232,7 +234,7 @@ def test_person_form_speaks_the_domain_and_offers_no_public_role(admin, client_f
 
 
 def test_member_list_shows_names_badges_and_blanks(admin, make_person, client_for):
-    make_person("Vik Visa", "Agent", (INTL, DOM))
+    vik = make_person("Vik Visa", "Agent", (INTL, DOM))
     make_person("Gone Person", "Agent", (INTL,), active=False)
     page = client_for(admin).get("/users/list/").get_data(as_text=True)
     table = page[page.find("<thead"):]
@@ -242,6 +244,9 @@ def test_member_list_shows_names_badges_and_blanks(admin, make_person, client_fo
     assert re.search(r'label-success person-active">\s*Active', table)
     assert re.search(r'label-default person-active">\s*Deactivated', table)
     assert ">None<" not in table.replace(" ", "") and "None" not in re.sub(r"<[^>]+>", "", table)
+    shown = client_for(admin).get(f"/users/show/{vik.id}").get_data(as_text=True)
+    assert "Domestic Operations, International Operations" in shown and "[International" not in shown
+    assert "person-active" in shown
 
 
 def test_flash_messages_in_words(admin, client_for):
@@ -320,4 +325,8 @@ def test_role_list_marks_managed_roles_and_summarises(app, admin, client_for):
     page = client_for(admin).get("/roles/list/").get_data(as_text=True)
     table = page[page.find("<thead"):]
     assert re.search(r"Agent\s*<span class=\"label label-info role-managed\">Managed by setup", table)
-    assert "Tickets, Reports, Teams and service levels, Their own account" in table  # an agent
+    agent = re.search(r"Agent\s*<span.*?</tr>", table, re.S).group(0)
+    lead = re.search(r"Lead\s*<span.*?</tr>", table, re.S).group(0)
+    assert re.search(r"Tickets \(\d+\), .*Their own account \(\d+\)", agent)
+    count = lambda row: int(re.search(r"Tickets \((\d+)\)", row).group(1))  # noqa: E731
+    assert count(lead) > count(agent)  # a lead also deletes and moves tickets to another team

@@ -1,14 +1,18 @@
 """/api/v1/team/, /founder/, /member/ (admin only) and /notification/ (admin only, read)."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
+from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from ..credentials import check_password
 from ..models import Founder, Notification, Person, Team
+from ..tickets import handover
 from ..tickets.usage import team_in_use
+from ..tickets.visibility import current_person
 from ..tickets.validation import InvalidValue
 from .base import ApiError, DomainApi
 from .schemas import FounderSchema, MemberSchema, TeamSchema
@@ -102,7 +106,7 @@ class MemberApi(SimpleCrudApi):
     resource_name = "member"
     datamodel = SQLAInterface(Person)
     model = Person
-    include_route_methods = {"get", "get_list", "post", "put", "info"}  # deactivate, never delete
+    include_route_methods = {"get", "get_list", "post", "put", "info", "handover"}  # deactivate, never delete
     schema = add_model_schema = MemberSchema()
     edit_model_schema = MemberSchema(partial=True)  # PUT: any of the fields (documented so)
     list_columns = show_columns = [
@@ -121,6 +125,92 @@ class MemberApi(SimpleCrudApi):
                 check_password(data["password"], data.get("email") or getattr(item, "email", ""))
             except InvalidValue as exc:
                 raise ApiError(422, {"password": [str(exc)]}) from exc
+
+    @expose("/<int:pk>/handover", methods=["GET", "POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def handover(self, pk: int):
+        """A person's open tickets, and handing them over (the screen's rules and bulk path).
+        ---
+        get:
+          summary: The person's open tickets (assigned, not resolved)
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: Their open tickets, oldest first
+              content:
+                application/json:
+                  schema: {type: object, required: [open_tickets], properties: {open_tickets: {type: array,
+                    items: {type: object, required: [id, subject, status, team, version], properties: {
+                      id: {type: integer}, subject: {type: string}, status: {type: string},
+                      team: {type: string}, version: {type: integer}}}}}}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            500: {$ref: '#/components/responses/500'}
+        post:
+          summary: Give every open ticket of the person to one or several people
+          description: Each ticket loses the person and gains everyone in `to` (`mode` all) or the
+            next of them in turn (`mode` share); its history and the assignment emails are written
+            as for any change. `versions` (ticket id → version, as read) refuses the whole request
+            when a ticket changed meanwhile.
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object, required: [to], additionalProperties: false, properties: {
+                  to: {type: array, items: {type: integer}, minItems: 1},
+                  mode: {type: string, enum: [all, share]},
+                  versions: {type: object, additionalProperties: {type: integer}}}}
+          responses:
+            200:
+              description: The tickets handed over
+              content:
+                application/json:
+                  schema: {type: object, required: [handed_over], properties: {handed_over: {type: array,
+                    items: {type: integer}}}}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
+            500: {$ref: '#/components/responses/500'}
+        """
+        def run():
+            session = self.datamodel.session
+            person = self.datamodel.get(pk, self._base_filters)
+            if person is None:
+                return self.response_404()
+            tickets = handover.open_tickets_of(session, person, current_person())
+            if request.method == "GET":
+                return self.response(200, open_tickets=[
+                    {"id": t.id, "subject": t.subject, "status": t.status, "team": t.team.name, "version": t.version}
+                    for t in tickets])
+            body = self.json_body()
+            to, mode, versions = body.get("to"), body.get("mode", handover.ALL), body.get("versions")
+            if set(body) - {"to", "mode", "versions"} or not isinstance(to, list) or mode not in (
+                    handover.ALL, handover.SHARE) or not isinstance(versions, (dict, type(None))):
+                raise ApiError(400, "Send {\"to\": [person ids], \"mode\": \"all\" or \"share\", \"versions\": {}}.")
+            if versions is None:  # no versions read: the tickets as they are now
+                versions = {f"version_{t.id}": str(t.version) for t in tickets}
+            else:
+                versions = {f"version_{key}": str(value) for key, value in versions.items()}
+            try:
+                people = handover.chosen_people(session, [str(item) for item in to], person)
+                changed = handover.hand_over(tickets, person, people, mode, versions)
+            except handover.ChangedMeanwhile as exc:
+                raise ApiError(409, str(exc)) from exc
+            except InvalidValue as exc:
+                raise ApiError(422, str(exc)) from exc
+            self.commit()
+            return self.response(200, handed_over=[t.id for t in changed])
+
+        return self.handle(run)
 
     def _prepare(self, data: dict) -> dict:
         data = dict(data)

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
 
 from ..limits import INT64
-from ..models import PRIORITIES, STATUSES, Ticket, person_team, ticket_assignee, utcnow
+from ..models import PRIORITIES, STATUSES, Person, Ticket, person_team, ticket_assignee, utcnow
 from .visibility import current_person
 
 ME, NONE, MY_TEAMS = "me", "none", "mine"
@@ -129,7 +129,7 @@ class TeamFilter(DomainFilter):
 
 
 class AssigneeFilter(DomainFilter):
-    """Any of the chosen people is assigned; `none`: nobody is; `me`: the viewer."""
+    """Any of the chosen people is assigned; `none`: nobody (active) is; `me`: the viewer."""
 
     name = _l("Is one of")
     label = _l("Assignees")
@@ -148,7 +148,13 @@ class AssigneeFilter(DomainFilter):
                 select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id.in_(ids))
             ))
         if NONE in chosen:
-            clauses.append(~exists().where(ticket_assignee.c.ticket_id == Ticket.id))
+            # Nobody who can work on it: no assignee, or only deactivated ones (a leaver's
+            # tickets left for the leads, who find them in their Unassigned queue).
+            clauses.append(~exists().where(
+                ticket_assignee.c.ticket_id == Ticket.id,
+                # (the few deactivated people, not the many active ones: the index stays usable)
+                ticket_assignee.c.user_id.not_in(select(Person.id).where(Person.active.is_not(True))),
+            ))
         return query.filter(or_(*clauses))
 
 

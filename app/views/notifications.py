@@ -28,6 +28,10 @@ STATE_LABELS = {
     FAILED: (_l("Failed"), "label-danger"),
     SKIPPED: (_l("Skipped"), "label-default"),
 }
+EVENT_LABELS = {
+    "created": _l("Created"), "resolved": _l("Resolved"), "assigned": _l("Assigned"),
+    "sla_due_soon": _l("SLA: due soon"), "sla_overdue": _l("SLA: overdue"), "sla_founders": _l("SLA: to the founders"),
+}
 LIST_PATH = "/notifications/list/"
 # FAB numbers a text column's filters: 3 is "equal to".
 FAILING_HREF = f"{LIST_PATH}?_flt_3_state={FAILED}"
@@ -37,6 +41,11 @@ def state_badge(state: Optional[str]) -> Markup:
     """A state as a coloured badge with its word (colour alone says nothing to some)."""
     label, css = STATE_LABELS.get(state or "", (state or "", "label-default"))
     return Markup('<span class="label {} notification-state">{}</span>').format(css, label)
+
+
+def event_label(event: Optional[str]) -> str:
+    """What the email was about, in words (the stored value is a code)."""
+    return str(EVENT_LABELS.get(event or "", event or ""))
 
 
 def _addresses(value: Optional[str]) -> Markup:
@@ -65,7 +74,7 @@ class NotificationModelView(RowScopedActionsMixin, ModelView):
     list_template = "notifications/list.html"
     label_columns = {
         "id": _l("ID"), "ticket": _l("Ticket"), "event": _l("Event"), "state": _l("State"), "attempts": _l("Attempts"),
-        "to_addrs": _l("To"), "cc_addrs": _l("CC"), "subject": _l("Subject"), "last_error": _l("Last error"),
+        "to_addrs": _l("Sent to"), "cc_addrs": _l("CC"), "subject": _l("Subject"), "last_error": _l("Last error"),
         "created_at": _l("Queued"), "sent_at": _l("Sent"), "next_attempt_at": _l("Next attempt"),
         "message_id": _l("Message-ID"), "body_text": _l("Text"),
     }
@@ -77,7 +86,7 @@ class NotificationModelView(RowScopedActionsMixin, ModelView):
     ]
     search_columns = ["state", "event", "to_addrs", "subject", "created_at"]
     formatters_columns = {
-        "state": state_badge, "to_addrs": _addresses, "cc_addrs": _addresses,
+        "state": state_badge, "event": event_label, "to_addrs": _addresses, "cc_addrs": _addresses,
         "created_at": format_local, "sent_at": format_local, "next_attempt_at": format_local,
     }
 

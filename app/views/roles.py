@@ -33,9 +33,10 @@ def _name_badge(name: str) -> Markup:
 
 
 def _areas_summary(permissions) -> Markup:
-    """The list's column: the areas a role may act in (its page gives the sentences)."""
+    """The list's column: the areas a role may act in, with how many things in each (its page
+    gives the sentences)."""
     held = {(pv.permission.name, pv.view_menu.name) for pv in permissions}
-    areas = [str(area) for area, _sentences in roles.in_words("", held)]
+    areas = [f"{area} ({len(sentences)})" for area, sentences in roles.in_words("", held)]
     return escape(", ".join(areas)) if areas else escape(_("Nothing"))
 
 

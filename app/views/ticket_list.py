@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, literal, select, union_all
 
-from ..models import PRIORITIES, STATUSES, Person, Team, Ticket, utcnow
+from ..models import PRIORITIES, STATUS_RESOLVED, STATUSES, Person, Team, Ticket, utcnow
 from ..reports import export as exports
 from ..reports.ticket_export import ticket_columns, ticket_rows
 from ..sla.display import display_time, due_badge, state_label
@@ -81,6 +81,8 @@ class Row:
     age: str
     created: str
     updated: str
+    # Open, and someone on it was deactivated (a leaver's ticket left for the leads).
+    assignee_deactivated: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,8 @@ class TicketListMixin:
                 priority=priorities[ticket.priority],
                 due=due_badge(ticket.due(), now),
                 assignees=", ".join(person.full_name for person in ticket.assignees),
+                assignee_deactivated=ticket.status != STATUS_RESOLVED and any(
+                    not person.active for person in ticket.assignees),
                 age=age(ticket.created_at),
                 created=display_time(ticket.created_at),
                 # (the year only when it is not this one)
