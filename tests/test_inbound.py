@@ -489,14 +489,38 @@ def test_gmail_quote_and_signature_are_stripped(inbound, people, ticket, origina
     assert "Operations, Deyor Holidays" in comment.original_text and "wrote:" in comment.original_text
 
 
-def test_outlook_quote_is_stripped_and_its_file_listed(inbound, people, ticket, original):
+def test_outlook_quote_is_stripped_and_its_file_becomes_the_comments_attachment(
+        inbound, people, ticket, original, client_for):
+    from app.models import Attachment
+
     inbound[0].deliver(_fill(OUTLOOK, people, ticket, original))
     assert service.run_pass(db.session, now=NOW) == {POSTED: 1}
     [comment] = comments(ticket)
-    assert comment.body.startswith("Airline confirmed the refund, ref AI-55821. Voucher attached.")
-    assert "Sent: Thursday" not in comment.body and "A new escalation" not in comment.body
-    assert "voucher.pdf" in comment.body  # the attachments service is not there: listed by name
+    assert comment.body == "Airline confirmed the refund, ref AI-55821. Voucher attached."
     assert "Sent: Thursday" in comment.original_text
+    [file] = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+    assert (file.name, file.comment_id, file.uploaded_by_id, file.type) == (
+        "voucher.pdf", comment.id, people["asha"].id, "application/pdf")
+    page = client_for(people["asha"]).get(f"/tickets/show/{ticket.id}").get_data(as_text=True)
+    assert "voucher.pdf" in page
+
+
+def test_a_file_the_attachments_service_refuses_is_named_in_the_comment(inbound, people, ticket, original):
+    from app.models import Attachment
+
+    message = EmailMessage()
+    message["From"], message["To"] = people["asha"].email, original["Reply-To"]
+    message["Subject"], message["Message-ID"] = f"Re: {original['Subject']}", make_msgid()
+    message["In-Reply-To"] = original["Message-ID"]
+    message.set_content("Two files.")
+    message.add_attachment(b"%PDF-1.4 voucher", maintype="application", subtype="pdf", filename="voucher.pdf")
+    message.add_attachment(b"", maintype="application", subtype="octet-stream", filename="empty.bin")
+    inbound[0].deliver(message.as_bytes())
+
+    assert service.run_pass(db.session, now=NOW) == {POSTED: 1}
+    [comment] = comments(ticket)
+    assert comment.body.startswith("Two files.\n\nAttached by email: empty.bin (")
+    assert [a.name for a in db.session.scalars(select(Attachment))] == ["voucher.pdf"]
 
 
 def test_html_only_mail_is_sanitised_and_rendered_as_text(inbound, people, ticket, original):
@@ -801,8 +825,8 @@ def test_the_quarantine_and_the_original_read_in_hindi(inbound, people, ticket, 
 
 
 def test_files_go_through_the_attachments_service_when_it_exists(inbound, people, ticket, original, monkeypatch):
-    """The seam for ticket attachments (app/attachments/service.py add_attachment, not in this
-    tree yet): a stand-in with its signature stores one file and refuses the other."""
+    """The seam to ticket attachments (app/attachments/service.py add_attachment): whatever it
+    refuses is named in the comment with why, the rest is stored on the comment."""
     stored = []
 
     def add_attachment(ticket_, uploader, filename, stream, comment=None):
@@ -824,3 +848,10 @@ def test_files_go_through_the_attachments_service_when_it_exists(inbound, people
     [comment] = comments(ticket)
     assert stored == [(ticket.id, people["asha"].id, "voucher.pdf", b"%PDF-1.4 voucher", comment.id)]
     assert comment.body == "Voucher attached.\n\nAttached by email: tool.exe (this type of file is not accepted)"
+
+
+def test_emails_about_no_ticket_get_no_reply_to(mailbox, people):
+    """A password reset or a digest is no conversation: nothing to reply to."""
+    row = Notification(ticket_id=None, event="password_reset", to_addrs=people["asha"].email, cc_addrs="",
+                       subject="Reset", body_text="", body_html="", message_id="<r@x>")
+    assert sender.reply_to_for(row) == ""

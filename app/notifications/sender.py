@@ -61,9 +61,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def reply_to_for(row: Notification) -> str:
-    """With an inbound mailbox: its address, with the person's token for this ticket when the
-    email goes to exactly one person (a shared recipient must not see someone's token)."""
-    if not tokens.mailbox_address():
+    """With an inbound mailbox, a ticket's email answers to it: its address, with the person's
+    token for this ticket when the email goes to exactly one person (a shared recipient must
+    not see someone's token). Emails about no ticket get no Reply-To and no marker."""
+    if not tokens.mailbox_address() or row.ticket_id is None:  # (a password reset, a digest)
         return ""
     addresses = recipients.unique(split_email_list(row.to_addrs), split_email_list(row.cc_addrs))
     person = None
