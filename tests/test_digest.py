@@ -129,7 +129,7 @@ def test_a_digest_has_the_weeks_figures_and_only_its_readers_overdue_tickets(app
 
     founder = received["farah@deyor.test"].get_body(("plain",)).get_content()
     assert "Overdue now: 2" in founder and "Train cancelled Zq" in founder
-    assert f"{DOM}: 0 created, 0 resolved, 1 open, 1 overdue" in founder
+    assert f"{DOM}: Created 0, Resolved 0, Open now 1, Overdue now 1, SLA met -" in founder
     both = received["bea.both@deyor.test"].get_body(("plain",)).get_content()
     assert "Overdue now: 2" in both  # a lead of both teams sees both
 
