@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 import prison
@@ -307,7 +308,7 @@ def test_an_exports_statements_do_not_grow_with_its_rows(app, cast, make_ticket,
             rows = read_csv(client.get(url, buffered=True))
         return len(seen), len(rows)
 
-    for n in range(2):
+    for _n in range(2):
         make_ticket(people["agent_creator"], INTL, assignees=[people["agent_assigned"]], booking_id="GOA-7781")
     few, rows = statements()
     assert rows == 3
@@ -346,7 +347,7 @@ def test_the_export_buttons_are_in_view_and_download_the_list(live_server, liste
         with page.expect_download() as download:
             page.click("#export-csv")
         assert download.value.suggested_filename.startswith("tickets-20")
-        data = open(download.value.path(), "rb").read()
+        data = Path(download.value.path()).read_bytes()
         assert data.startswith(BOM.encode("utf-8"))
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8")[1:])))
         assert ids_of(rows) == [ids["formula"]]
