@@ -125,8 +125,8 @@ def _zones(session: Session) -> tuple[dict[int, str], str]:
     return zones, default
 
 
-def recipients(session: Session) -> list[Recipient]:
-    zones, default = _zones(session)
+def recipients(session: Session, zones: Optional[tuple[dict[int, str], str]] = None) -> list[Recipient]:
+    zones, default = zones or _zones(session)
     opted_out = {email.lower() for email in session.scalars(
         select(Person.email).where(Person.digest_emails.is_(False)))}
     found: dict[str, Recipient] = {}
@@ -242,7 +242,11 @@ def run(session: Session, now: Optional[datetime] = None, stop=None) -> int:
     week's; return how many were queued. One transaction per recipient."""
     now = now or utcnow()
     queued = 0
-    for recipient in recipients(session):
+    zones = _zones(session)
+    if not any(due_week(now, zone) for zone in {zones[1], *zones[0].values()}):
+        session.rollback()  # not Monday morning in any calendar: nobody to look up (most passes)
+        return 0
+    for recipient in recipients(session, zones):
         if stop is not None and stop.is_set():
             break
         due = due_week(now, recipient.zone)
