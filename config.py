@@ -176,3 +176,22 @@ LANGUAGES = {
     "en": {"flag": "gb", "name": "English"},
     "hi": {"flag": "in", "name": "हिन्दी"},
 }
+
+# --- Inbound mailbox (replies to the app's emails become comments) -------------------------
+# No IMAP_HOST: nothing is read. IMAP_SECURITY: ssl (IMAPS, default port 993), starttls (the
+# plain port upgraded, refused when the server does not offer it) or none (plain text, for a
+# server on this machine): a connection never falls back to plain text by itself.
+IMAP_HOST = os.environ.get("IMAP_HOST") or ""
+IMAP_SECURITY = (os.environ.get("IMAP_SECURITY") or "ssl").strip().lower()
+IMAP_PORT = int(os.environ.get("IMAP_PORT") or (993 if IMAP_SECURITY == "ssl" else 143))
+IMAP_USER = os.environ.get("IMAP_USER") or ""
+IMAP_PASS = os.environ.get("IMAP_PASS") or ""
+IMAP_FOLDER = os.environ.get("IMAP_FOLDER") or "INBOX"
+IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER") or "Processed"
+IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT") or 30)
+# The mailbox's own address: outgoing emails' Reply-To (escalations+<token>@… for one person).
+INBOUND_ADDRESS = os.environ.get("INBOUND_ADDRESS") or IMAP_USER
+# How often the scheduler reads the mailbox.
+IMAP_POLL_SECONDS = float(os.environ.get("IMAP_POLL_SECONDS") or 30)
+# Larger messages are not read (recorded as ignored, moved to Processed, kept in the mailbox).
+INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES") or 10 * 1024 * 1024)

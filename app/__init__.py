@@ -112,6 +112,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     mail.init_app(app)
 
     from . import attachments, audit, babel_cache, credentials
+    from .notifications import comments as comment_emails
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
@@ -119,6 +120,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     history.install()
     attachments.install(app)  # after history: a new ticket's "created" precedes its uploads
     outbox.install()
+    comment_emails.install()
     sla_service.install()
     credentials.install()
     audit.install()

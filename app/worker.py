@@ -1,10 +1,11 @@
 """The scheduler: one loop for everything that happens without a request.
 
 Each turn sends the outbox's due emails, goes on with queued SLA re-computations (a policy
-or calendar changed), takes the SLA ladder's due steps and queues the weekly digests that are
-due (Monday 09:00, app/reports/digest.py), then waits. Once an hour it also prunes audit
-events past AUDIT_RETENTION_DAYS (in batches; several workers pruning at once delete nothing
-twice).
+or calendar changed), takes the SLA ladder's due steps, queues the weekly digests that are
+due (Monday 09:00, app/reports/digest.py) and reads the inbound mailbox (replies become
+comments, every IMAP_POLL_SECONDS, when IMAP_HOST is set), then waits. Once an hour it also
+prunes audit events past AUDIT_RETENTION_DAYS (in batches; several workers pruning at once
+delete nothing twice).
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
 ladder's claims and unique steps, and the digest's unique (recipient, week) rows, keep each
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600
 
 
-def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True, prune_due: bool = False) -> None:
-    """One round: the outbox, then (when their intervals have passed) the ladder and the pruning."""
+def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = True, prune_due: bool = False,
+         inbound_due: bool = False) -> None:
+    """One round: the outbox, then (when their intervals have passed) the ladder, the mailbox and
+    the pruning."""
     from . import audit
     from .notifications import sender
     from .reports import digest
@@ -47,6 +50,8 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
                     sender.flush(stop=stop)  # their emails now, not a poll later
                 if not (stop and stop.is_set()) and digest.run(db.session, stop=stop):
                     sender.flush(stop=stop)
+            if inbound_due and app.config.get("IMAP_HOST") and not (stop and stop.is_set()):
+                read_mailbox(stop)
             if prune_due and not (stop and stop.is_set()):
                 pruned = audit.prune(db.session, stop=stop)
                 if pruned:
@@ -55,23 +60,43 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
             db.session.remove()
 
 
+def read_mailbox(stop: threading.Event | None = None) -> None:
+    """One pass over the inbound mailbox. Its failures (IMAP down, database down) are logged and
+    leave the messages where they are for the next pass; the other jobs carry on."""
+    from .inbound import service
+
+    try:
+        counts = service.run_pass(db.session, stop=stop)
+    except Exception:
+        db.session.rollback()
+        log.exception("Inbound mailbox: pass failed; messages left for the next pass")
+        return
+    if counts:
+        log.info("Inbound mailbox: %s", ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
 def run(app: Flask, stop: threading.Event) -> None:
     """Loop until `stop` is set."""
     poll = app.config["OUTBOX_POLL_SECONDS"]
     ladder_every = app.config["SLA_POLL_SECONDS"]
-    log.info("Worker started (outbox every %ss, SLA ladder every %ss)", poll, ladder_every)
-    next_ladder = next_prune = 0.0
+    inbound_every = app.config["IMAP_POLL_SECONDS"]
+    log.info("Worker started (outbox every %ss, SLA ladder every %ss, mailbox every %ss%s)", poll, ladder_every,
+             inbound_every, "" if app.config.get("IMAP_HOST") else ": no IMAP_HOST, not read")
+    next_ladder = next_prune = next_inbound = 0.0
     while not stop.is_set():
         ladder_due = time.monotonic() >= next_ladder
         prune_due = time.monotonic() >= next_prune
+        inbound_due = time.monotonic() >= next_inbound
         try:
-            turn(app, stop, ladder_due, prune_due)
+            turn(app, stop, ladder_due, prune_due, inbound_due)
         except Exception:  # keep the worker alive through a database outage
             log.exception("Worker turn failed; retrying in %ss", poll)
         if ladder_due:
             next_ladder = time.monotonic() + ladder_every
         if prune_due:
             next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        if inbound_due:
+            next_inbound = time.monotonic() + inbound_every
         stop.wait(poll)
     log.info("Worker stopped")
 

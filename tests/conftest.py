@@ -27,7 +27,7 @@ PASSWORD = "correct-horse-42"
 SLA_TODAY = date(2026, 12, 3)  # the seeded holidays: 2026 and 2027, whatever the day the tests run
 INTL, DOM = "International Operations", "Domestic Operations"
 DATA_TABLES = [
-    "digest_sent", "attachment_thumbnail", "attachment_chunk", "attachment", "audit_event", "saved_view", "sla_step", "sla_recompute", "sla_policy", "holiday", "calendar_window", "calendar", "notification", "ticket_event", "comment", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
+    "quarantined_message", "inbound_message", "digest_sent", "attachment_thumbnail", "attachment_chunk", "attachment", "audit_event", "saved_view", "sla_step", "sla_recompute", "sla_policy", "holiday", "calendar_window", "calendar", "notification", "ticket_event", "comment", "ticket_follower", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
     "ab_user_role", "ab_user_group", "ab_api_key", "ab_user", "team",
 ]
 
@@ -515,3 +515,44 @@ def gunicorn_instances(database_url: str, tmp_path: Path, count: int = 1, worker
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)  # the group started for this instance
                 process.wait()
+
+
+# --- a real IMAP server (Dovecot) for the inbound mail tests -----------------------------------
+from tests.imap_server import DovecotServer, dovecot_available  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[DovecotServer]:
+    """One Dovecot for the session (Debian's dovecot-imapd; .ci/run installs it), in a folder of
+    its own under the system's temporary directory (pytest's are private to the user, and
+    Dovecot's auth and mail processes run as other users when the tests run as root)."""
+    import shutil
+
+    assert dovecot_available(), "Dovecot is not installed: apt-get install dovecot-imapd"
+    root = Path(tempfile.mkdtemp(prefix="deyor-dovecot-"))
+    server = DovecotServer(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox(app, imap_server, monkeypatch) -> DovecotServer:
+    """The app reading the test Dovecot's INBOX (plain IMAP on 127.0.0.1), emptied first."""
+    imap_server.clear()
+    for key, value in {
+        "IMAP_HOST": imap_server.host,
+        "IMAP_PORT": imap_server.port,
+        "IMAP_USER": imap_server.user,
+        "IMAP_PASS": imap_server.password,
+        "IMAP_SECURITY": "none",
+        "IMAP_FOLDER": "INBOX",
+        "IMAP_PROCESSED_FOLDER": "Processed",
+        "IMAP_TIMEOUT": 10,
+        "INBOUND_ADDRESS": imap_server.user,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    return imap_server

@@ -12,6 +12,8 @@ from ..models import STATUS_RESOLVED, Comment, Ticket
 from ..reports import export as exports
 from ..reports.ticket_export import ticket_columns, ticket_rows
 from ..tickets.duplicates import MAX_DUPLICATES, open_duplicates
+from ..tickets.followers import follow, is_following, unfollow
+from ..tickets.mentions import MentionRefused, check_mentions
 from ..tickets.ordering import SeverityOrder
 from ..tickets.search import TicketSearchFilter
 from ..tickets.validation import InvalidValue, normalize_text
@@ -199,6 +201,62 @@ class TicketApi(DomainApi):
 
         return self.handle(update)
 
+    _FOLLOWING = """
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          responses:
+            200:
+              description: Whether the caller now follows the ticket
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      following:
+                        type: boolean
+                    required: [following]
+            404:
+              description: No such ticket, or one the caller may not see
+        """
+
+    def _set_following(self, pk, on: bool):
+        ticket = self.datamodel.get(pk, self._base_filters)
+        if ticket is None:
+            return self.response_404()
+        session, person = self.datamodel.session, current_person()
+        (follow if on else unfollow)(session, ticket, person)
+        session.commit()
+        return self.response(200, following=is_following(session, ticket, person))
+
+    @expose("/<pk>/follow", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("get")  # whoever may read a ticket may follow it
+    def follow(self, pk):
+        return self._set_following(pk, True)
+
+    follow.__doc__ = """Follow a ticket
+        ---
+        post:
+          description: >-
+            Follow the ticket: an email for each new comment by someone else (unless comment
+            emails are turned off in the profile). Following twice is one follow.""" + _FOLLOWING
+
+    @expose("/<pk>/follow", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def unfollow(self, pk):
+        return self._set_following(pk, False)
+
+    unfollow.__doc__ = """Stop following a ticket
+        ---
+        delete:
+          description: Stop following the ticket. Not following it already is no error.""" + _FOLLOWING
+
     def check_delete(self, ticket: Ticket) -> None:
         if not may_delete(current_person(), ticket):
             raise ApiError(403, "Only an admin or a lead of the ticket's team can delete it.")
@@ -252,6 +310,10 @@ class CommentApi(DomainApi):
                         and not isinstance(body.get("ticket"), bool):
                     return self.response_404()
                 raise
+            try:
+                check_mentions(self.datamodel.session, data["ticket"], data["body"])
+            except MentionRefused as exc:
+                raise ApiError(422, {"body": [str(exc)]}) from exc
             comment = Comment(author=current_person(), **data)
             self.datamodel.session.add(comment)
             self.commit()

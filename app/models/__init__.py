@@ -1,8 +1,10 @@
 """SQLAlchemy models. They import nothing from the application above them."""
 from .notification import (
     ASSIGNED,
+    COMMENTED,
     CREATED,
     FAILED,
+    MENTIONED,
     NOTIFICATION_STATES,
     PENDING,
     RESOLVED,
@@ -14,6 +16,16 @@ from .notification import (
 from .audit import AuditEvent
 from .digest import DigestSent
 from .attachment import Attachment, AttachmentChunk, AttachmentThumbnail
+from .inbound import (
+    ACCEPTED,
+    DISCARDED,
+    HELD,
+    IGNORED,
+    POSTED,
+    QUARANTINED,
+    InboundMessage,
+    QuarantinedMessage,
+)
 from .login_session import LoginSession
 from .saved_view import SavedView
 from .sla import (
@@ -48,14 +60,25 @@ from .ticket import (
     Ticket,
     TicketEvent,
     ticket_assignee,
+    ticket_follower,
     utcnow,
 )
 
 __all__ = [
+    "ACCEPTED",
+    "DISCARDED",
+    "HELD",
+    "IGNORED",
+    "InboundMessage",
+    "POSTED",
+    "QUARANTINED",
+    "QuarantinedMessage",
     "ASSIGNED",
     "Attachment",
     "AttachmentChunk",
     "AttachmentThumbnail",
+    "COMMENTED",
+    "MENTIONED",
     "AuditEvent",
     "DigestSent",
     "CREATED",
@@ -101,5 +124,6 @@ __all__ = [
     "TicketEvent",
     "person_team",
     "ticket_assignee",
+    "ticket_follower",
     "utcnow",
 ]

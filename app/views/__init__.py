@@ -13,6 +13,7 @@ from .comments import CommentModelView
 from .dashboard import DashboardView
 from .notifications import NotificationModelView, outbox_banner
 from .password_reset import ForgotPasswordView
+from .quarantine import QuarantineView
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
@@ -52,6 +53,9 @@ def register_views(appbuilder: AppBuilder) -> None:
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
     appbuilder.add_view(AuditEventView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Admin")
+    appbuilder.add_view(
+        QuarantineView, "Quarantined emails", label=_l("Quarantined emails"), icon="fa-shield", category="Admin",
+    )
     appbuilder.add_view_no_menu(AttachmentView)  # files are reached from their ticket's page
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
     forgot = appbuilder.add_view_no_menu(ForgotPasswordView)

@@ -31,8 +31,16 @@ from ..sla.display import due_badge, state_label
 from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.duplicates import booking_id_or_none, open_duplicates
+from ..tickets.followers import follow, unfollow
+from ..tickets.mentions import check_mentions, mention_candidates
 from ..tickets.people import default_team, find_staff, person_label
-from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
+from ..tickets.visibility import (
+    TicketVisibilityFilter,
+    current_person,
+    get_visible_ticket,
+    may_delete,
+    still_visible_after_change,
+)
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
 from ..attachments.errors import AttachmentRefused
@@ -232,6 +240,19 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         )
         return jsonify([{"id": person.id, "text": person_label(person)} for person in found])
 
+    @expose("/mentions/<pk>")
+    @has_access
+    @permission_name("show")
+    def mentions(self, pk):
+        """The comment form's @ picker: people who may see this ticket matching ?q= (name or
+        email), with what choosing one inserts. A ticket one may not see is 404."""
+        ticket = self._visible_or_404(pk)
+        found = mention_candidates(self.datamodel.session, ticket, request.args.get("q", ""))
+        return jsonify([
+            {"id": person.id, "name": person.full_name, "email": person.email, "insert": f"@{person.email}"}
+            for person in found
+        ])
+
     # --- add / edit ---------------------------------------------------------------
     @expose("/duplicates/")
     @has_access
@@ -346,6 +367,8 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             history=history_rows(ticket.events),
             next_statuses=self._next_statuses(ticket.status),
             sla=sla_summary(self.datamodel.session, ticket),
+            followers=ticket.followers,
+            me=current_person(),
             can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
             typed=typed or {},
             open_form=open_form,
@@ -355,7 +378,10 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        ticket = self._visible_or_404(pk)
+        # The followers come joined to the ticket's own statement (the page's query budget).
+        ticket = get_visible_ticket(pk, current_person(), joinedload(Ticket.followers))
+        if ticket is None:
+            abort(404)
         self.update_redirect()
         return self._ticket_page(ticket)
 
@@ -412,6 +438,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             # Files alone make a comment too (a photo of a voucher needs no words).
             body = v.normalize_text(typed, label=_("Comment"), required=not files, max_length=MAX_COMMENT,
                                     multiline=True)
+            check_mentions(session, ticket, body)
             comment = Comment(ticket=ticket, author=current_person(), body=body)
             session.add(comment)
             if files:
@@ -424,3 +451,23 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             return self._ticket_page(self._visible_or_404(pk), typed={"comment": typed}, status=409 if conflict else 422)
         flash(_("Comment added."), "success")
         return redirect(url_for(".show", pk=pk) + "#comments")
+
+    @expose("/follow/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("show")
+    def follow(self, pk):
+        """Follow (`follow=1`) or stop following (`follow=0`) a ticket one may see: whoever may
+        read the ticket may ask for its comment emails."""
+        ticket = self._visible_or_404(pk)
+        person = current_person()
+        if request.form.get("follow") == "0":
+            unfollow(self.datamodel.session, ticket, person)
+            message = _("You no longer follow this ticket.")
+        else:
+            follow(self.datamodel.session, ticket, person)
+            message = _("You follow this ticket: you get an email for each new comment by someone else.")
+            if not person.comment_emails:
+                message += " " + _("Comment emails are turned off in your profile, so none will come until you turn them on.")
+        self.datamodel.session.commit()
+        flash(message, "success")
+        return redirect(url_for(".show", pk=pk) + "#followers")
