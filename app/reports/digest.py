@@ -64,6 +64,7 @@ class Recipient:
     zone: str
     team_ids: Optional[list[int]]  # None: every team (a founder)
     person: Optional[Person] = None  # a Lead: the visibility rule applies too
+    language: Optional[str] = None  # chosen on the profile; None: the site's default
 
 
 @dataclass
@@ -144,7 +145,7 @@ def recipients(session: Session, zones: Optional[tuple[dict[int, str], str]] = N
             continue
         teams = sorted(lead.teams, key=lambda team: team.name)
         zone = next((zones[team.id] for team in teams if team.id in zones), default)
-        found[email] = Recipient(email, lead.full_name, zone, [team.id for team in teams], lead)
+        found[email] = Recipient(email, lead.full_name, zone, [team.id for team in teams], lead, lead.language)
     return list(found.values())
 
 
@@ -223,6 +224,15 @@ def render(recipient: Recipient, digest: Digest) -> messages.RenderedMessage:
     )
 
 
+def _language(code: Optional[str]):
+    """The recipient's language for subject and body, when they chose one on their profile."""
+    from contextlib import nullcontext
+
+    from flask_babel import force_locale
+
+    return force_locale(code) if code and code in current_app.config.get("LANGUAGES", {}) else nullcontext()
+
+
 # --- once a week ----------------------------------------------------------------------------
 def _claim(session: Session, recipient: str, week: date) -> bool:
     """Insert the (recipient, week) row; False when it was there (another scheduler, earlier)."""
@@ -257,7 +267,8 @@ def run(session: Session, now: Optional[datetime] = None, stop=None) -> int:
             if not _claim(session, recipient.email, week):
                 session.rollback()
                 continue
-            message = render(recipient, figures(session, recipient, week, since, until, now))
+            with _language(recipient.language):
+                message = render(recipient, figures(session, recipient, week, since, until, now))
             session.add(Notification(
                 ticket_id=None, event=EVENT, to_addrs=recipient.email, cc_addrs="",
                 subject=message.subject[:400], body_text=message.text, body_html=message.html,
