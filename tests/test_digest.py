@@ -129,7 +129,7 @@ def test_a_digest_has_the_weeks_figures_and_only_its_readers_overdue_tickets(app
 
     founder = received["farah@deyor.test"].get_body(("plain",)).get_content()
     assert "Overdue now: 2" in founder and "Train cancelled Zq" in founder
-    assert f"{DOM}: 0 created, 0 resolved, 1 open, 1 overdue" in founder
+    assert f"{DOM}: Created 0, Resolved 0, Open now 1, Overdue now 1, SLA met -" in founder
     both = received["bea.both@deyor.test"].get_body(("plain",)).get_content()
     assert "Overdue now: 2" in both  # a lead of both teams sees both
 
@@ -163,3 +163,16 @@ def test_the_worker_loop_queues_and_sends_the_digest(app, office, mail_to_smtp):
     with time_machine.travel(MONDAY_0905.replace(tzinfo=timezone.utc), tick=False):
         worker.turn(app)
     assert len([m for m in mail_to_smtp.messages if m.message["Subject"].startswith("Weekly digest")]) == 3
+
+
+def test_a_digest_is_in_the_language_its_reader_chose(app, office, mail_to_smtp):
+    people, _ids = office
+    people["lead_intl"].language = "hi"
+    db.session.commit()
+    assert digest.run(db.session, now=MONDAY_0905) == 3
+    send_all(app)
+    received = {mail.rcpt_tos[0]: mail.message for mail in mail_to_smtp.messages}
+    hindi = received["lena.lead@deyor.test"]
+    assert hindi["Subject"].startswith("साप्ताहिक सारांश")
+    assert "नमस्ते Lena Lead," in hindi.get_body(("plain",)).get_content()
+    assert received["farah@deyor.test"]["Subject"].startswith("Weekly digest")  # the others: the default

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 import prison
@@ -307,7 +308,7 @@ def test_an_exports_statements_do_not_grow_with_its_rows(app, cast, make_ticket,
             rows = read_csv(client.get(url, buffered=True))
         return len(seen), len(rows)
 
-    for n in range(2):
+    for _n in range(2):
         make_ticket(people["agent_creator"], INTL, assignees=[people["agent_assigned"]], booking_id="GOA-7781")
     few, rows = statements()
     assert rows == 3
@@ -322,3 +323,31 @@ def test_an_exports_statements_do_not_grow_with_its_rows(app, cast, make_ticket,
     many, rows = statements()
     assert rows == 30
     assert many == few + 2 * 2  # three batches of ten instead of one: two more pairs
+
+
+# --- in the browser ---------------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_export_buttons_are_in_view_and_download_the_list(live_server, listed, width):
+    from tests.test_browser import SCREENSHOTS, chromium_page, log_in, visit
+
+    people, ids = listed
+    with chromium_page(live_server) as page:
+        log_in(page, people["agent_assigned"].email)
+        page.set_viewport_size({"width": width, "height": 844})
+        visit(page, "/tickets/list/?_flt_0_priority=Urgent")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for fmt in ("csv", "xlsx"):
+            button = page.locator(f"#export-{fmt}")
+            assert button.is_visible()
+            box = button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"ticket-list-export-{width}.png"), full_page=False)
+        with page.expect_download() as download:
+            page.click("#export-csv")
+        assert download.value.suggested_filename.startswith("tickets-20")
+        data = Path(download.value.path()).read_bytes()
+        assert data.startswith(BOM.encode("utf-8"))
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8")[1:])))
+        assert ids_of(rows) == [ids["formula"]]

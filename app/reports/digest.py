@@ -64,6 +64,7 @@ class Recipient:
     zone: str
     team_ids: Optional[list[int]]  # None: every team (a founder)
     person: Optional[Person] = None  # a Lead: the visibility rule applies too
+    language: Optional[str] = None  # chosen on the profile; None: the site's default
 
 
 @dataclass
@@ -125,8 +126,8 @@ def _zones(session: Session) -> tuple[dict[int, str], str]:
     return zones, default
 
 
-def recipients(session: Session) -> list[Recipient]:
-    zones, default = _zones(session)
+def recipients(session: Session, zones: Optional[tuple[dict[int, str], str]] = None) -> list[Recipient]:
+    zones, default = zones or _zones(session)
     opted_out = {email.lower() for email in session.scalars(
         select(Person.email).where(Person.digest_emails.is_(False)))}
     found: dict[str, Recipient] = {}
@@ -144,7 +145,7 @@ def recipients(session: Session) -> list[Recipient]:
             continue
         teams = sorted(lead.teams, key=lambda team: team.name)
         zone = next((zones[team.id] for team in teams if team.id in zones), default)
-        found[email] = Recipient(email, lead.full_name, zone, [team.id for team in teams], lead)
+        found[email] = Recipient(email, lead.full_name, zone, [team.id for team in teams], lead, lead.language)
     return list(found.values())
 
 
@@ -223,6 +224,15 @@ def render(recipient: Recipient, digest: Digest) -> messages.RenderedMessage:
     )
 
 
+def _language(code: Optional[str]):
+    """The recipient's language for subject and body, when they chose one on their profile."""
+    from contextlib import nullcontext
+
+    from flask_babel import force_locale
+
+    return force_locale(code) if code and code in current_app.config.get("LANGUAGES", {}) else nullcontext()
+
+
 # --- once a week ----------------------------------------------------------------------------
 def _claim(session: Session, recipient: str, week: date) -> bool:
     """Insert the (recipient, week) row; False when it was there (another scheduler, earlier)."""
@@ -242,7 +252,11 @@ def run(session: Session, now: Optional[datetime] = None, stop=None) -> int:
     week's; return how many were queued. One transaction per recipient."""
     now = now or utcnow()
     queued = 0
-    for recipient in recipients(session):
+    zones = _zones(session)
+    if not any(due_week(now, zone) for zone in {zones[1], *zones[0].values()}):
+        session.rollback()  # not Monday morning in any calendar: nobody to look up (most passes)
+        return 0
+    for recipient in recipients(session, zones):
         if stop is not None and stop.is_set():
             break
         due = due_week(now, recipient.zone)
@@ -253,7 +267,8 @@ def run(session: Session, now: Optional[datetime] = None, stop=None) -> int:
             if not _claim(session, recipient.email, week):
                 session.rollback()
                 continue
-            message = render(recipient, figures(session, recipient, week, since, until, now))
+            with _language(recipient.language):
+                message = render(recipient, figures(session, recipient, week, since, until, now))
             session.add(Notification(
                 ticket_id=None, event=EVENT, to_addrs=recipient.email, cc_addrs="",
                 subject=message.subject[:400], body_text=message.text, body_html=message.html,
