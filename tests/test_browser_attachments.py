@@ -156,8 +156,10 @@ def test_a_dropped_file_is_taken_and_the_create_form_takes_files_on_a_phone(live
         Image.new("RGB", (1200, 1600), (90, 140, 60)).save(buffer, "JPEG")
         photo.write_bytes(buffer.getvalue())
         page.set_input_files("#new_files", str(photo))
+        expect(page.locator("#model_form .file-drop-list")).to_contain_text("IMG_2041.jpg")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], width
+        shoot(page, "attachments-add-form")
         page.click("#model_form button[type=submit]")
         expect(page.locator("#attachments")).to_contain_text("IMG_2041.jpg")
         new_id = db.session.scalars(select(Ticket.id).where(Ticket.booking_id == "CAB-2231")).one()
