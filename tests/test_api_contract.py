@@ -50,7 +50,8 @@ from tests.conftest import DOM, INTL, PASSWORD, team
 
 SEED = 20260601
 RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar")
-OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES) + r")/"
+# Attachments have no list or _info (files are listed in their ticket's record), but are fuzzed too.
+OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES + ("attachment",)) + r")/"
 # Phrases only the hidden rows carry: no response to the agent may ever contain one.
 HIDDEN_MARK = "Zq7Secret"
 
@@ -115,6 +116,7 @@ class World:
     hidden_tickets: set[int]
     visible_tickets: set[int]
     hidden_comments: set[int]
+    hidden_attachments: set[int] = field(default_factory=set)
 
 
 @pytest.fixture
@@ -154,11 +156,17 @@ def world(app, make_person, make_ticket) -> World:
         hidden_comments.append(comment)
     for ticket in visible:
         db.session.add(Comment(ticket=ticket, author=ticket.created_by, body="Called the hotel"))
+    # Files: one on a hidden ticket (its name carries the mark), one on a visible one.
+    from app.attachments.service import add_attachment
+
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    hidden_file = add_attachment(hidden[0], hidden[0].created_by, f"{HIDDEN_MARK} voucher.pdf", pdf)
+    add_attachment(visible[0], agent, "voucher.pdf", pdf)
     db.session.commit()
     return World(
         admin=admin, agent=agent,
         hidden_tickets={t.id for t in hidden}, visible_tickets={t.id for t in visible},
-        hidden_comments={c.id for c in hidden_comments},
+        hidden_comments={c.id for c in hidden_comments}, hidden_attachments={hidden_file.id},
     )
 
 
@@ -317,7 +325,10 @@ class LeakProbe:
         pk = (case.path_parameters or {}).get("pk")
         if path == "/api/v1/ticket/{pk}" and pk in self.hidden_tickets:
             self.requested[(case.operation.label, pk)] += 1
-        text = response.text or ""
+        try:
+            text = response.text or ""
+        except UnicodeDecodeError:  # a file's content (an attachment's download)
+            text = response.content.decode("utf-8", "replace")
         if HIDDEN_MARK in text:
             at = text.index(HIDDEN_MARK)
             raise AssertionError(
@@ -437,6 +448,11 @@ def with_probe_examples(spec: dict, world: World) -> dict:
     for parameter in paths["/api/v1/comment/{pk}"]["get"].get("parameters", []):
         if parameter.get("name") == "pk":
             parameter["examples"] = comment_examples
+    file_examples = {f"hidden-file-{i}": {"value": pk} for i, pk in enumerate(sorted(world.hidden_attachments))}
+    for path in ("/api/v1/attachment/{pk}", "/api/v1/attachment/{pk}/download"):
+        for parameter in paths[path]["get"].get("parameters", []):
+            if parameter.get("name") == "pk":
+                parameter["examples"] = file_examples
 
     def body_examples(operation: dict, values: list[dict]) -> None:
         media = _deref(spec, operation["requestBody"])["content"]["application/json"]

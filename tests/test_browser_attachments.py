@@ -112,7 +112,7 @@ def test_attach_a_screenshot_and_a_pdf_then_a_colleague_downloads_them(live_serv
         with page.expect_download() as download:
             page.click(f"#attachment-{files['refund voucher.pdf']} a.ticket-file-link")
         assert download.value.suggested_filename == "refund voucher.pdf"
-        assert open(download.value.path(), "rb").read() == PDF
+        assert download.value.path().read_bytes() == PDF
         image = page.request.get(f"/attachments/{files['booking screenshot.png']}/download")
         assert image.status == 200 and image.body() == shot.read_bytes()
         assert image.headers["content-type"] == "image/png"
