@@ -203,12 +203,13 @@ def _drop_pg(base_url: str) -> None:
     admin.dispose()
 
 
-def report(results: dict) -> str:
+def report(results: dict, load: tuple[float, float]) -> str:
     lines = [
         SECTION,
         "",
         f"`python -m bench.attachments` on {platform.machine()} ({os.cpu_count()} cores, shared with other work: "
-        "timings are indicative). One gunicorn worker; a file of just under 10 MB uploaded once "
+        f"the 1-minute load average was {load[0]:.1f} at the start and {load[1]:.1f} at the end, so the times are "
+        "indicative and the throughput is a lower bound). One gunicorn worker; a file of just under 10 MB uploaded once "
         "(`POST /api/v1/attachment/`) and downloaded several times (`/api/v1/attachment/<id>/download`, "
         "SHA-256 checked). Memory: the worker's VmRSS before the upload, and the largest of VmRSS after "
         "the upload, after the downloads and the peak (VmHWM), minus it.",
@@ -245,6 +246,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     payload = _file()
     results: dict = {}
+    load_before = os.getloadavg()[0]
     pg_base = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL
     for backend in args.backends.split(","):
         if backend == "sqlite":
@@ -259,14 +261,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             finally:
                 _drop_pg(pg_base)
         print(backend, json.dumps(results.get(backend)), flush=True)
-    text_report = report(results)
+    text_report = report(results, (load_before, os.getloadavg()[0]))
     print(text_report)
     if args.report:
         write_section(args.report, text_report)
         figures = args.report.parent / "performance.json"
         data = json.loads(figures.read_text()) if figures.exists() else {}
         data["attachments"] = results
-        figures.write_text(json.dumps(data, indent=2) + "\n")
+        figures.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return 0
 
 

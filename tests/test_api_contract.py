@@ -52,7 +52,9 @@ from tests.conftest import DOM, INTL, PASSWORD, team
 
 SEED = 20260601
 RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar")
-OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES + ("report",)) + r")/"  # + the figures (no rows)
+# Attachments have no list or _info (files are listed in their ticket's record), but are fuzzed
+# too; the report is figures, no rows.
+OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES + ("report", "attachment")) + r")/"
 # Phrases only the hidden rows carry: no response to the agent may ever contain one.
 HIDDEN_MARK = "Zq7Secret"
 
@@ -117,6 +119,7 @@ class World:
     hidden_tickets: set[int]
     visible_tickets: set[int]
     hidden_comments: set[int]
+    hidden_attachments: set[int] = field(default_factory=set)
 
 
 @pytest.fixture
@@ -156,11 +159,17 @@ def world(app, make_person, make_ticket) -> World:
         hidden_comments.append(comment)
     for ticket in visible:
         db.session.add(Comment(ticket=ticket, author=ticket.created_by, body="Called the hotel"))
+    # Files: one on a hidden ticket (its name carries the mark), one on a visible one.
+    from app.attachments.service import add_attachment
+
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    hidden_file = add_attachment(hidden[0], hidden[0].created_by, f"{HIDDEN_MARK} voucher.pdf", pdf)
+    add_attachment(visible[0], agent, "voucher.pdf", pdf)
     db.session.commit()
     return World(
         admin=admin, agent=agent,
         hidden_tickets={t.id for t in hidden}, visible_tickets={t.id for t in visible},
-        hidden_comments={c.id for c in hidden_comments},
+        hidden_comments={c.id for c in hidden_comments}, hidden_attachments={hidden_file.id},
     )
 
 
@@ -359,17 +368,24 @@ class LeakProbe:
 
 
 def response_text(response) -> str:
-    """The answer as text; an Excel export (a zip) as the text of its cells."""
+    """The answer as text; an Excel export (a zip) as the text of its cells; any other file (an
+    attachment's download) as its bytes decoded leniently."""
     content = response.content or b""
     if content[:2] == b"PK":
         import io
 
         import openpyxl
 
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        except Exception:  # a Word file or another zip: not a workbook
+            return content.decode("utf-8", "replace")
         return "\n".join(str(value) for sheet in book.worksheets
                          for row in sheet.iter_rows(values_only=True) for value in row if value is not None)
-    return response.text or ""
+    try:
+        return response.text or ""
+    except UnicodeDecodeError:
+        return content.decode("utf-8", "replace")
 
 
 def _rows(body: dict) -> list:
@@ -453,6 +469,11 @@ def with_probe_examples(spec: dict, world: World) -> dict:
     for parameter in paths["/api/v1/comment/{pk}"]["get"].get("parameters", []):
         if parameter.get("name") == "pk":
             parameter["examples"] = comment_examples
+    file_examples = {f"hidden-file-{i}": {"value": pk} for i, pk in enumerate(sorted(world.hidden_attachments))}
+    for path in ("/api/v1/attachment/{pk}", "/api/v1/attachment/{pk}/download"):
+        for parameter in paths[path]["get"].get("parameters", []):
+            if parameter.get("name") == "pk":
+                parameter["examples"] = file_examples
 
     def body_examples(operation: dict, values: list[dict]) -> None:
         media = _deref(spec, operation["requestBody"])["content"]["application/json"]

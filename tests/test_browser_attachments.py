@@ -112,7 +112,7 @@ def test_attach_a_screenshot_and_a_pdf_then_a_colleague_downloads_them(live_serv
         with page.expect_download() as download:
             page.click(f"#attachment-{files['refund voucher.pdf']} a.ticket-file-link")
         assert download.value.suggested_filename == "refund voucher.pdf"
-        assert open(download.value.path(), "rb").read() == PDF
+        assert download.value.path().read_bytes() == PDF
         image = page.request.get(f"/attachments/{files['booking screenshot.png']}/download")
         assert image.status == 200 and image.body() == shot.read_bytes()
         assert image.headers["content-type"] == "image/png"
@@ -156,8 +156,10 @@ def test_a_dropped_file_is_taken_and_the_create_form_takes_files_on_a_phone(live
         Image.new("RGB", (1200, 1600), (90, 140, 60)).save(buffer, "JPEG")
         photo.write_bytes(buffer.getvalue())
         page.set_input_files("#new_files", str(photo))
+        expect(page.locator("#model_form .file-drop-list")).to_contain_text("IMG_2041.jpg")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], width
+        shoot(page, "attachments-add-form")
         page.click("#model_form button[type=submit]")
         expect(page.locator("#attachments")).to_contain_text("IMG_2041.jpg")
         new_id = db.session.scalars(select(Ticket.id).where(Ticket.booking_id == "CAB-2231")).one()

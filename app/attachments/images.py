@@ -39,15 +39,6 @@ def thumbnail(stream: BinaryIO, content_type: str, name: str) -> bytes:
                 image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))  # JPEG: decode at a fraction of the size
                 image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))  # decodes the first frame
                 preview = ImageOps.exif_transpose(image)
-        if preview.mode in ("RGBA", "LA", "PA") or "transparency" in preview.info:
-            preview = preview.convert("RGBA")
-            background = Image.new("RGB", preview.size, "white")
-            background.paste(preview, mask=preview.getchannel("A"))
-            preview = background
-        else:
-            preview = preview.convert("RGB")
-        out = io.BytesIO()
-        preview.save(out, "JPEG", quality=80, optimize=True)
     except AttachmentRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -58,5 +49,23 @@ def thumbnail(stream: BinaryIO, content_type: str, name: str) -> bytes:
         raise AttachmentRefused(_("“%(name)s” could not be read as an image: it may be damaged.", name=name)) from None
     finally:
         stream.seek(0)
+    return _jpeg(preview)
+
+
+def _jpeg(preview: Image.Image) -> bytes:
+    """The decoded preview as a JPEG on white; b"" when a mode cannot be shown that way (the
+    image itself was read: it is accepted, without a thumbnail) or the result is too large."""
+    try:
+        if preview.mode in ("RGBA", "LA", "PA") or "transparency" in preview.info:
+            preview = preview.convert("RGBA")
+            background = Image.new("RGB", preview.size, "white")
+            background.paste(preview, mask=preview.getchannel("A"))
+            preview = background
+        else:
+            preview = preview.convert("RGB")
+        out = io.BytesIO()
+        preview.save(out, "JPEG", quality=80, optimize=True)
+    except (OSError, ValueError):
+        return b""
     data = out.getvalue()
     return data if len(data) <= MAX_THUMBNAIL_BYTES else b""

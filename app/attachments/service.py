@@ -55,6 +55,15 @@ def megabytes(size: int) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
+def file_size(size: int) -> str:
+    """Bytes as people read them: 820 B, 14 KB, 2.4 MB (screens and emails)."""
+    if size < 1024:
+        return _("%(n)s B", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s KB", n=round(size / 1024))
+    return _("%(n)s MB", n=f"{size / (1024 * 1024):.1f}")
+
+
 @dataclass
 class Upload:
     """A file that passed every check of its own, ready to store."""

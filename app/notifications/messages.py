@@ -65,8 +65,7 @@ def attachment_link(attachment_id: int) -> str:
 def new_files(ticket: Ticket) -> list[dict]:
     """The files added to the ticket in the change this email is about: name, size and link
     (never the content; the link asks for a login and the ticket's visibility)."""
-    from ..attachments.service import new_attachments
-    from ..views.ticket_page import file_size
+    from ..attachments.service import file_size, new_attachments
 
     return [{"name": fold_control_chars(a.name), "size": file_size(a.size), "link": attachment_link(a.id)}
             for a in new_attachments(ticket) if a.id is not None]

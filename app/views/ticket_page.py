@@ -7,6 +7,7 @@ from typing import Iterable
 
 from flask_babel import gettext as _
 
+from ..attachments.service import file_size
 from ..models import STATUS_RESOLVED, Ticket, TicketEvent
 from ..sla.display import display_time
 from ..tickets.visibility import current_person, is_admin
@@ -58,15 +59,6 @@ def history_rows(events: Iterable[TicketEvent]) -> list[HistoryRow]:
                      when=display_time(resolved_at))
         rows.append(HistoryRow(display_time(event.created_at), who, _field_name(event.field), old, new, note))
     return rows
-
-
-def file_size(size: int) -> str:
-    """Bytes as people read them: 820 B, 14 KB, 2.4 MB."""
-    if size < 1024:
-        return _("%(n)s B", n=size)
-    if size < 1024 * 1024:
-        return _("%(n)s KB", n=round(size / 1024))
-    return _("%(n)s MB", n=f"{size / (1024 * 1024):.1f}")
 
 
 def attachment_context(ticket: Ticket) -> dict:
