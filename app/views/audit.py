@@ -2,9 +2,15 @@
 object; details in words. Admins only (no other role is granted its permissions)."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as date_parser
+from flask import current_app, jsonify, request
 from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterGreater, FilterSmaller, SQLAFilterConverter
 from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
@@ -57,11 +63,19 @@ def kind_label(kind: str) -> str:
     return f"{label} ({kind})" if label else kind
 
 
+LIST_ITEMS = 6  # a list's items shown in the list view's details (all on the event's page)
+
+
 def _text(value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "—"
+        shown = value
+        if len(value) > LIST_ITEMS and (request.endpoint or "").endswith(".list"):
+            shown = value[:LIST_ITEMS] + [_("… and %(count)d more", count=len(value) - LIST_ITEMS)]
+        return ", ".join(str(item) for item in shown) or "—"
     return str(value)
 
 
@@ -84,9 +98,47 @@ def details_html(details) -> Markup:
     return Markup('<ul class="list-unstyled audit-details">{}</ul>').format(Markup("").join(lines))
 
 
+def _utc(value) -> datetime | None:
+    """A time typed in the filter, read in DISPLAY_TIMEZONE (as the screen shows times; an
+    offset typed with it wins), as the stored naive UTC."""
+    try:
+        when = value if isinstance(value, datetime) else date_parser.parse(str(value))
+    except (ValueError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    return when.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class LocalAfter(FilterGreater):
+    name = _l("After")
+
+    def apply(self, query, value):
+        when = _utc(value)
+        return query if when is None else super().apply(query, when)
+
+
+class LocalBefore(FilterSmaller):
+    name = _l("Before")
+
+    def apply(self, query, value):
+        when = _utc(value)
+        return query if when is None else super().apply(query, when)
+
+
+class LocalTimeFilters(SQLAFilterConverter):
+    conversion_table = (("is_datetime", [LocalAfter, LocalBefore]), *SQLAFilterConverter.conversion_table)
+
+
+class AuditInterface(CappedCountInterface):
+    """The list's count capped (the log grows without end); times filtered as shown."""
+
+    filter_converter_class = LocalTimeFilters
+
+
 class AuditEventView(ModelView):
     route_base = "/audit"
-    datamodel = CappedCountInterface(AuditEvent)
+    datamodel = AuditInterface(AuditEvent)
     base_permissions = ["can_list", "can_show"]
     base_order = ("created_at", "desc")
     page_size = 50
