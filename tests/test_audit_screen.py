@@ -76,6 +76,7 @@ def test_the_admin_screen_newest_first_in_display_time(logged, client_for):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == audit.PERSON_ROLES_CHANGED)).one()
     show = client.get(f"/audit/show/{event.id}").get_data(as_text=True)
     assert "Agent → Admin" in show and "Ada Admin" in show and "203.0.113.5" in show
+    assert "<strong>Roles</strong>" in show and ">Person<" in show, "field and object in words"
 
 
 def test_read_only(logged, client_for, api_for):

@@ -58,6 +58,29 @@ KIND_LABELS = {
 }
 
 
+# The details' field names and the object types as the screens call them (the API keeps the keys).
+FIELD_LABELS = {
+    "first_name": _l("First Name"), "last_name": _l("Last Name"), "email": _l("Email"), "phone": _l("Phone"),
+    "teams": _l("Teams"), "roles": _l("Roles"), "active": _l("Active"), "name": _l("Name"),
+    "default_emails": _l("Default recipients"), "priority": _l("Priority"), "team": _l("Team"),
+    "calendar": _l("Calendar"), "timezone": _l("Time zone"), "around_the_clock": _l("Around the clock"),
+    "windows": _l("Working hours"), "holidays": _l("Holidays"),
+    "first_response_minutes": _l("First response (working minutes)"),
+    "resolution_minutes": _l("Resolution (working minutes)"), "subject": _l("Subject"),
+    "booking_id": _l("Booking ID"), "status": _l("Status"), "permissions": _l("Permissions"),
+    "people": _l("People"), "comment_emails": _l("Comment emails"), "digest_emails": _l("Weekly digest"),
+    "sent": _l("Email sent"), "limit": _l("Limit"),
+}
+OBJECT_LABELS = {
+    "person": _l("Person"), "role": _l("Role"), "team": _l("Team"), "founder": _l("Founder"),
+    "sla_policy": _l("SLA policy"), "calendar": _l("Calendar"), "ticket": _l("Ticket"),
+}
+
+
+def object_label(object_type) -> str:
+    return str(OBJECT_LABELS.get(object_type, object_type or ""))
+
+
 def kind_label(kind: str) -> str:
     label = KIND_LABELS.get(kind)
     return f"{label} ({kind})" if label else kind
@@ -93,7 +116,8 @@ def details_html(details) -> Markup:
             text = "; ".join(parts)
         else:
             text = _text(value)
-        lines.append(Markup("<li><strong>{}</strong>: {}</li>").format(field, text) if field else
+        label = FIELD_LABELS.get(field, field)
+        lines.append(Markup("<li><strong>{}</strong>: {}</li>").format(label, text) if field else
                      Markup("<li>{}</li>").format(text))
     return Markup('<ul class="list-unstyled audit-details">{}</ul>').format(Markup("").join(lines))
 
@@ -161,6 +185,7 @@ class AuditEventView(ModelView):
     formatters_columns = {
         "created_at": format_local,
         "kind": kind_label,
+        "object_type": object_label,
         "details": details_html,
     }
     list_template = "list_with_person_filters.html"
