@@ -12,7 +12,7 @@ from flask_appbuilder.models.sqla.filters import FilterGreater, FilterSmaller, S
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from wtforms import Field, SelectField
 
