@@ -422,7 +422,24 @@ def _refuse_statements_on_the_log(state) -> None:
         raise AppendOnly("Audit events are never changed or deleted (only pruned after AUDIT_RETENTION_DAYS).")
 
 
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+def _old_values_of_references() -> None:
+    """A reference (a policy's team) set without having been loaded would have no "before":
+    asked to keep its old value, SQLAlchemy loads it when it is set."""
+    for cls, (_, fields) in _FIELDS.items():
+        relationships = inspect(cls).relationships
+        for field in fields:
+            if field in relationships and not relationships[field].uselist:
+                attribute = getattr(cls, field)
+                if not event.contains(attribute, "set", _keep_old_value):
+                    event.listen(attribute, "set", _keep_old_value, active_history=True, retval=True)
+
+
 def install() -> None:
+    _old_values_of_references()
     for target, name, fn in (
         (Session, "before_flush", _collect),
         (Session, "before_commit", _write_collected),

@@ -267,6 +267,9 @@ def test_sla_policy_and_calendar(admin, admin_client, api_for):
     assert api.put(f"/api/v1/sla_policy/{policy_id}", {"resolution_minutes": 90}).status_code == 200
     assert one("sla_policy_changed", object_id=policy_id).details == {
         "resolution_minutes": {"before": 120, "after": 90}}
+    assert api.put(f"/api/v1/sla_policy/{policy_id}", {"team": team(INTL).id}).status_code == 200
+    assert events("sla_policy_changed", object_id=policy_id)[-1].details == {
+        "team": {"before": DOM, "after": INTL}}, "a reference's old value, though it was not loaded"
     assert api.delete(f"/api/v1/sla_policy/{policy_id}").status_code == 200
     assert one("sla_policy_deleted", object_id=policy_id).actor_id == admin.id
     assert api.delete(f"/api/v1/calendar/{calendar_id}").status_code == 200
