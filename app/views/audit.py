@@ -54,7 +54,8 @@ KIND_LABELS = {
     audit.TICKET_DELETED: _l("Ticket deleted"),
     audit.EXPORT: _l("Export"),
     audit.ATTACHMENT_DELETED: _l("Attachment deleted"),
-    audit.QUARANTINE_DECIDED: _l("Quarantined email decided"),
+    audit.QUARANTINE_ACCEPTED: _l("Quarantined email posted"),
+    audit.QUARANTINE_DISCARDED: _l("Quarantined email discarded"),
 }
 
 
@@ -74,6 +75,7 @@ FIELD_LABELS = {
 OBJECT_LABELS = {
     "person": _l("Person"), "role": _l("Role"), "team": _l("Team"), "founder": _l("Founder"),
     "sla_policy": _l("SLA policy"), "calendar": _l("Calendar"), "ticket": _l("Ticket"),
+    "notification": _l("Notification"), "attachment": _l("File"), "quarantined_message": _l("Quarantined email"),
 }
 
 
