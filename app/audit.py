@@ -50,10 +50,12 @@ Teams, founders, service levels (object_type team, founder, sla_policy, calendar
 Tickets
 - ticket_deleted: object = the ticket; details {subject, booking_id, team, status, priority}.
 Recorded by their own features with `record()`
-- export: tickets or notifications exported; details {what, format, rows, filters}.
-- attachment_deleted: object = the attachment; details {ticket, filename, size}.
-- quarantine_decided: an inbound email held in quarantine was posted or discarded; object = the
-  quarantined message; details {decision: posted|discarded, ticket, sender}.
+- export: a list exported (screen or API); object_type = what (ticket or notification);
+  details {format, filters, rows}.
+- attachment_deleted: object = the attachment; details {ticket_id, name, type, size, sha256}.
+- quarantine_accepted, quarantine_discarded: an inbound email held in quarantine was posted as
+  its sender, or discarded, by an admin; object = the quarantined message; details {sender,
+  subject, ticket_id, reason} (and comment_id when posted).
 """
 from __future__ import annotations
 
@@ -79,14 +81,15 @@ PERSON_CREATED, PERSON_CHANGED, PERSON_ROLES_CHANGED, PERSON_DELETED = (
     "person_created", "person_changed", "person_roles_changed", "person_deleted")
 PERSON_DEACTIVATED, PERSON_REACTIVATED = "person_deactivated", "person_reactivated"
 TICKET_DELETED = "ticket_deleted"
-EXPORT, ATTACHMENT_DELETED, QUARANTINE_DECIDED = "export", "attachment_deleted", "quarantine_decided"
+EXPORT, ATTACHMENT_DELETED = "export", "attachment_deleted"
+QUARANTINE_ACCEPTED, QUARANTINE_DISCARDED = "quarantine_accepted", "quarantine_discarded"
 OBJECT_TYPES = ("person", "role", "team", "founder", "sla_policy", "calendar")
 KINDS: tuple[str, ...] = (
     LOGIN, LOGIN_FAILED, LOGIN_LOCKED_OUT, LOGOUT,
     PASSWORD_CHANGED, PASSWORD_RESET_REQUESTED, PASSWORD_RESET,
     PERSON_CREATED, PERSON_CHANGED, PERSON_ROLES_CHANGED, PERSON_DEACTIVATED, PERSON_REACTIVATED, PERSON_DELETED,
     *[f"{kind}_{change}" for kind in OBJECT_TYPES[1:] for change in ("created", "changed", "deleted")],
-    TICKET_DELETED, EXPORT, ATTACHMENT_DELETED, QUARANTINE_DECIDED,
+    TICKET_DELETED, EXPORT, ATTACHMENT_DELETED, QUARANTINE_ACCEPTED, QUARANTINE_DISCARDED,
 )
 
 _CURRENT = object()  # "whoever is signed in", the default actor
@@ -422,7 +425,24 @@ def _refuse_statements_on_the_log(state) -> None:
         raise AppendOnly("Audit events are never changed or deleted (only pruned after AUDIT_RETENTION_DAYS).")
 
 
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+def _old_values_of_references() -> None:
+    """A reference (a policy's team) set without having been loaded would have no "before":
+    asked to keep its old value, SQLAlchemy loads it when it is set."""
+    for cls, (_, fields) in _FIELDS.items():
+        relationships = inspect(cls).relationships
+        for field in fields:
+            if field in relationships and not relationships[field].uselist:
+                attribute = getattr(cls, field)
+                if not event.contains(attribute, "set", _keep_old_value):
+                    event.listen(attribute, "set", _keep_old_value, active_history=True, retval=True)
+
+
 def install() -> None:
+    _old_values_of_references()
     for target, name, fn in (
         (Session, "before_flush", _collect),
         (Session, "before_commit", _write_collected),

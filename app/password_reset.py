@@ -75,20 +75,26 @@ def reset_link(token: str) -> str:
     return f"{current_app.config['BASE_URL']}/forgot-password/{token}"
 
 
-def _recent_requests(session: Session, person: Person) -> int:
+def _recent_requests(session: Session, email: str, person: Optional[Person]) -> int:
+    """Reset requests in the last hour for this person (or, for no one, this email): the same
+    query either way, so the answer takes as long."""
+    about = AuditEvent.object_id == str(person.id) if person is not None else AuditEvent.email == email
     return session.scalar(select(func.count(AuditEvent.id)).where(
-        AuditEvent.kind == audit.PASSWORD_RESET_REQUESTED, AuditEvent.object_type == "person",
-        AuditEvent.object_id == str(person.id), AuditEvent.created_at >= utcnow() - timedelta(hours=1),
+        AuditEvent.kind == audit.PASSWORD_RESET_REQUESTED, about,
+        AuditEvent.created_at >= utcnow() - timedelta(hours=1),
     )) or 0
 
 
 def request_reset(session: Session, email: str) -> None:
     """Queue a reset email if `email` is an active person's (and they have not had too many);
     record the request either way. Commits."""
-    email = (email or "").strip().lower()
-    person = session.scalars(
-        select(Person).where(func.lower(Person.email) == email, Person.active.is_(True))).first() if email else None
-    sent = person is not None and _recent_requests(session, person) < RESET_EMAILS_PER_HOUR
+    email = (email or "").strip().lower()[:320]
+    if "\x00" in email:  # nobody's (and PostgreSQL refuses NUL in a query parameter)
+        email = email.replace("\x00", "\ufffd")
+    person = session.scalars(select(Person).where(
+        func.lower(Person.email) == email, Person.active.is_(True))).first() if "@" in email else None
+    recent = _recent_requests(session, email, person)
+    sent = person is not None and recent < RESET_EMAILS_PER_HOUR
     context = {"person": person, "minutes": RESET_LINK_MINUTES,
                "link": reset_link(make_token(person) if person is not None else "x" * 80)}
     text = render_template("email/password_reset.txt", **context)
@@ -100,7 +106,7 @@ def request_reset(session: Session, email: str) -> None:
             message_id=f"<password-reset.{uuid.uuid4().hex}@{mail_domain()}>", state=PENDING, attempts=0,
             next_attempt_at=utcnow(),
         ))
-    audit.record(audit.PASSWORD_RESET_REQUESTED, actor=None, email=email[:320] or None,
+    audit.record(audit.PASSWORD_RESET_REQUESTED, actor=None, email=email or None,
                  object_type="person" if person is not None else None,
                  object_id=person.id if person is not None else None,
                  details={"sent": sent})

@@ -51,7 +51,7 @@ from app.models import Comment, Founder, Ticket
 from tests.conftest import DOM, INTL, PASSWORD, team
 
 SEED = 20260601
-RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar")
+RESOURCES = ("ticket", "comment", "team", "founder", "member", "notification", "sla_policy", "calendar", "audit")
 # Attachments have no list or _info (files are listed in their ticket's record), but are fuzzed
 # too; the report is figures, no rows.
 OUR_PATHS = r"^/api/v1/(" + "|".join(RESOURCES + ("report", "attachment")) + r")/"
@@ -215,6 +215,7 @@ def test_openapi_document_describes_our_resources(app, world):
     assert "delete" not in paths["/api/v1/member/{pk}"]
     assert set(paths["/api/v1/notification/"]) == {"get"}
     assert set(paths["/api/v1/notification/{pk}"]) == {"get"}
+    assert set(paths["/api/v1/audit/"]) == set(paths["/api/v1/audit/{pk}"]) == {"get"}, "the audit log only reads"
 
     ticket_post = _body_schema(spec, "/api/v1/ticket/", "post")
     assert {"subject", "booking_id", "team"} <= set(ticket_post["required"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.extensions import db
-from app.models import AuditEvent, Calendar, Founder, Person, SlaPolicy, Team, Ticket
+from app.models import AuditEvent, Founder, Person, Team
 from tests.conftest import DOM, INTL, PASSWORD, build_app, fresh, login, team
 from tests.test_api import api_for, token_for  # noqa: F401  (fixtures)
 from tests.test_validation import form_values, person_form
@@ -266,6 +267,9 @@ def test_sla_policy_and_calendar(admin, admin_client, api_for):
     assert api.put(f"/api/v1/sla_policy/{policy_id}", {"resolution_minutes": 90}).status_code == 200
     assert one("sla_policy_changed", object_id=policy_id).details == {
         "resolution_minutes": {"before": 120, "after": 90}}
+    assert api.put(f"/api/v1/sla_policy/{policy_id}", {"team": team(INTL).id}).status_code == 200
+    assert events("sla_policy_changed", object_id=policy_id)[-1].details == {
+        "team": {"before": DOM, "after": INTL}}, "a reference's old value, though it was not loaded"
     assert api.delete(f"/api/v1/sla_policy/{policy_id}").status_code == 200
     assert one("sla_policy_deleted", object_id=policy_id).actor_id == admin.id
     assert api.delete(f"/api/v1/calendar/{calendar_id}").status_code == 200
@@ -306,7 +310,7 @@ def test_a_refused_change_leaves_no_event(make_person, admin, admin_client, api_
     db.session.add(visa)
     db.session.add(Founder(name="A", email="same@deyor.test"))
     db.session.add(Founder(name="B", email="same@deyor.test"))
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
     assert not db.session.scalars(select(Team).where(Team.name == "Visa Desk")).first()

@@ -76,6 +76,7 @@ def test_the_admin_screen_newest_first_in_display_time(logged, client_for):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == audit.PERSON_ROLES_CHANGED)).one()
     show = client.get(f"/audit/show/{event.id}").get_data(as_text=True)
     assert "Agent → Admin" in show and "Ada Admin" in show and "203.0.113.5" in show
+    assert "<strong>Roles</strong>" in show and ">Person<" in show, "field and object in words"
 
 
 def test_read_only(logged, client_for, api_for):
@@ -104,8 +105,12 @@ def test_screen_filters_by_person_kind_time_and_search(logged, client_for):
     by_person = listed(f"_flt_0_actor={admin.id}")
     assert "Agent → Admin" in by_person and "mallory" not in by_person
     assert "Agent → Admin" not in listed(f"_flt_0_actor={agent.id}")
-    between = listed("_flt_1_created_at=2026-10-31+00:00:00&_flt_2_created_at=2026-11-02+00:00:00")
+    between = listed("_flt_0_created_at=2026-10-31+00:00:00&_flt_1_created_at=2026-11-02+00:00:00")
     assert "mallory" in between and "Agent → Admin" not in between
+    # typed times are read in DISPLAY_TIMEZONE, as shown: the failed login was at 10:00 IST
+    assert "mallory" in listed("_flt_0_created_at=2026-11-01+09:59:00&_flt_1_created_at=2026-11-01+10:01:00")
+    assert "mallory" not in listed("_flt_0_created_at=2026-11-01+10:01:00&_flt_1_created_at=2026-11-02+00:00:00")
+    assert "mallory" in listed("_flt_0_created_at=not-a-time"), "a time that is no time filters nothing"
     searched = listed("_flt_2_email=mallory")
     assert "mallory" in searched and "Agent → Admin" not in searched
     people = client.get("/audit/people/?q=ada").json

@@ -159,6 +159,8 @@ def test_the_same_answer_whether_or_not_the_email_is_someones(app, asha, make_pe
         ("ivan.inactive@deyor.test", None, {"sent": False}),
     ]
     assert ask(client, "").status_code == 200 and "Enter your email address." in ask(client, "").get_data(as_text=True)
+    nul = ask(client, "asha\x00@deyor.test")
+    assert nul.status_code == 200 and _page(nul) == _page(answers[1]), "a NUL is nobody's email (PostgreSQL too)"
 
 
 def test_one_person_gets_at_most_three_emails_an_hour(app, asha, mail_to_smtp):

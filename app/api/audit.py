@@ -1,4 +1,4 @@
-"""/api/v1/audit/: the audit log, read-only, admins only (no other role is granted it).
+"""/api/v1/audit/ (and /<id>): the audit log, read-only, admins only (no other role is granted it).
 
 Items are {created_at, kind, actor (the person's id, or null), email, address, object_type,
 object_id, details}, newest first; filter with `q` on kind, actor, email, address,
@@ -30,9 +30,9 @@ class AuditEventOut(Schema):
 class AuditApi(DomainApi):
     resource_name = "audit"
     datamodel = SQLAInterface(AuditEvent)
-    include_route_methods = {"get_list"}
-    list_model_schema = AuditEventOut()
-    list_columns = ["created_at", "kind", "actor_id", "email", "address", "object_type", "object_id", "details"]
+    include_route_methods = {"get_list", "get", "info"}
+    list_model_schema = show_model_schema = AuditEventOut()
+    list_columns = show_columns = ["created_at", "kind", "actor_id", "email", "address", "object_type", "object_id", "details"]
     order_columns = ["created_at"]
     base_order = ("created_at", "desc")
     search_columns = ["kind", "actor", "email", "address", "object_type", "object_id", "created_at"]

@@ -2,11 +2,17 @@
 object; details in words. Admins only (no other role is granted its permissions)."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as date_parser
+from flask import current_app, jsonify, request
 from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterGreater, FilterSmaller, SQLAFilterConverter
 from flask_appbuilder.security.decorators import has_access, permission_name
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from wtforms import Field, SelectField
 
@@ -48,8 +54,33 @@ KIND_LABELS = {
     audit.TICKET_DELETED: _l("Ticket deleted"),
     audit.EXPORT: _l("Export"),
     audit.ATTACHMENT_DELETED: _l("Attachment deleted"),
-    audit.QUARANTINE_DECIDED: _l("Quarantined email decided"),
+    audit.QUARANTINE_ACCEPTED: _l("Quarantined email posted"),
+    audit.QUARANTINE_DISCARDED: _l("Quarantined email discarded"),
 }
+
+
+# The details' field names and the object types as the screens call them (the API keeps the keys).
+FIELD_LABELS = {
+    "first_name": _l("First Name"), "last_name": _l("Last Name"), "email": _l("Email"), "phone": _l("Phone"),
+    "teams": _l("Teams"), "roles": _l("Roles"), "active": _l("Active"), "name": _l("Name"),
+    "default_emails": _l("Default recipients"), "priority": _l("Priority"), "team": _l("Team"),
+    "calendar": _l("Calendar"), "timezone": _l("Time zone"), "around_the_clock": _l("Around the clock"),
+    "windows": _l("Working hours"), "holidays": _l("Holidays"),
+    "first_response_minutes": _l("First response (working minutes)"),
+    "resolution_minutes": _l("Resolution (working minutes)"), "subject": _l("Subject"),
+    "booking_id": _l("Booking ID"), "status": _l("Status"), "permissions": _l("Permissions"),
+    "people": _l("People"), "comment_emails": _l("Comment emails"), "digest_emails": _l("Weekly digest"),
+    "sent": _l("Email sent"), "limit": _l("Limit"),
+}
+OBJECT_LABELS = {
+    "person": _l("Person"), "role": _l("Role"), "team": _l("Team"), "founder": _l("Founder"),
+    "sla_policy": _l("SLA policy"), "calendar": _l("Calendar"), "ticket": _l("Ticket"),
+    "notification": _l("Notification"), "attachment": _l("File"), "quarantined_message": _l("Quarantined email"),
+}
+
+
+def object_label(object_type) -> str:
+    return str(OBJECT_LABELS.get(object_type, object_type or ""))
 
 
 def kind_label(kind: str) -> str:
@@ -57,11 +88,19 @@ def kind_label(kind: str) -> str:
     return f"{label} ({kind})" if label else kind
 
 
+LIST_ITEMS = 6  # a list's items shown in the list view's details (all on the event's page)
+
+
 def _text(value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "—"
+        shown = value
+        if len(value) > LIST_ITEMS and (request.endpoint or "").endswith(".list"):
+            shown = value[:LIST_ITEMS] + [_("… and %(count)d more", count=len(value) - LIST_ITEMS)]
+        return ", ".join(str(item) for item in shown) or "—"
     return str(value)
 
 
@@ -79,14 +118,53 @@ def details_html(details) -> Markup:
             text = "; ".join(parts)
         else:
             text = _text(value)
-        lines.append(Markup("<li><strong>{}</strong>: {}</li>").format(field, text) if field else
+        label = FIELD_LABELS.get(field, field)
+        lines.append(Markup("<li><strong>{}</strong>: {}</li>").format(label, text) if field else
                      Markup("<li>{}</li>").format(text))
     return Markup('<ul class="list-unstyled audit-details">{}</ul>').format(Markup("").join(lines))
 
 
+def _utc(value) -> datetime | None:
+    """A time typed in the filter, read in DISPLAY_TIMEZONE (as the screen shows times; an
+    offset typed with it wins), as the stored naive UTC."""
+    try:
+        when = value if isinstance(value, datetime) else date_parser.parse(str(value))
+    except (ValueError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    return when.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class LocalAfter(FilterGreater):
+    name = _l("After")
+
+    def apply(self, query, value):
+        when = _utc(value)
+        return query if when is None else super().apply(query, when)
+
+
+class LocalBefore(FilterSmaller):
+    name = _l("Before")
+
+    def apply(self, query, value):
+        when = _utc(value)
+        return query if when is None else super().apply(query, when)
+
+
+class LocalTimeFilters(SQLAFilterConverter):
+    conversion_table = (("is_datetime", [LocalAfter, LocalBefore]), *SQLAFilterConverter.conversion_table)
+
+
+class AuditInterface(CappedCountInterface):
+    """The list's count capped (the log grows without end); times filtered as shown."""
+
+    filter_converter_class = LocalTimeFilters
+
+
 class AuditEventView(ModelView):
     route_base = "/audit"
-    datamodel = CappedCountInterface(AuditEvent)
+    datamodel = AuditInterface(AuditEvent)
     base_permissions = ["can_list", "can_show"]
     base_order = ("created_at", "desc")
     page_size = 50
@@ -109,6 +187,7 @@ class AuditEventView(ModelView):
     formatters_columns = {
         "created_at": format_local,
         "kind": kind_label,
+        "object_type": object_label,
         "details": details_html,
     }
     list_template = "list_with_person_filters.html"

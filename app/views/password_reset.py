@@ -2,7 +2,7 @@
 Open to anyone (no sign-in); the asking is rate limited per client (see register)."""
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
