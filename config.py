@@ -129,6 +129,11 @@ DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE") or "Asia/Kolkata"
 # escalation steps that have come due.
 SLA_POLL_SECONDS = float(os.environ.get("SLA_POLL_SECONDS") or 30)
 
+# --- Dashboard ---------------------------------------------------------------------------
+# How often the scheduler recomputes the admin's figures over every ticket (app/reports/
+# snapshots.py); an admin's dashboard reads them while younger than twice this. 0: always live.
+REPORT_SNAPSHOT_SECONDS = float(os.environ.get("REPORT_SNAPSHOT_SECONDS") or 300)
+
 # --- Notification outbox ------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS") or 8)
 OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS") or 30)

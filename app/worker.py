@@ -1,7 +1,8 @@
 """The scheduler: one loop for everything that happens without a request.
 
 Each turn sends the outbox's due emails, goes on with queued SLA re-computations (a policy
-or calendar changed) and takes the SLA ladder's due steps, then waits.
+or calendar changed) and takes the SLA ladder's due steps, then waits. Every
+REPORT_SNAPSHOT_SECONDS it also recomputes the admin's dashboard figures (app/reports/snapshots.py).
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
 ladder's claims and unique steps keep each email and each step to one of them.
@@ -40,12 +41,27 @@ def turn(app: Flask, stop: threading.Event | None = None, ladder_due: bool = Tru
             db.session.remove()
 
 
+def refresh_reports(app: Flask) -> None:
+    """The admin's dashboard figures over every ticket (app/reports/snapshots.py)."""
+    from .reports import snapshots
+
+    with app.app_context():
+        try:
+            started = time.monotonic()
+            written = snapshots.refresh(db.session)
+            log.info("Dashboard snapshots: %s recomputed in %.1fs", written, time.monotonic() - started)
+        finally:
+            db.session.remove()
+
+
 def run(app: Flask, stop: threading.Event) -> None:
     """Loop until `stop` is set."""
     poll = app.config["OUTBOX_POLL_SECONDS"]
     ladder_every = app.config["SLA_POLL_SECONDS"]
     log.info("Worker started (outbox every %ss, SLA ladder every %ss)", poll, ladder_every)
     next_ladder = 0.0
+    reports_every = app.config["REPORT_SNAPSHOT_SECONDS"]
+    next_reports = 0.0 if reports_every > 0 else float("inf")
     while not stop.is_set():
         ladder_due = time.monotonic() >= next_ladder
         try:
@@ -54,6 +70,12 @@ def run(app: Flask, stop: threading.Event) -> None:
             log.exception("Worker turn failed; retrying in %ss", poll)
         if ladder_due:
             next_ladder = time.monotonic() + ladder_every
+        if time.monotonic() >= next_reports and not stop.is_set():
+            try:
+                refresh_reports(app)
+            except Exception:
+                log.exception("Dashboard snapshots failed; the dashboard computes live meanwhile")
+            next_reports = time.monotonic() + reports_every
         stop.wait(poll)
     log.info("Worker stopped")
 

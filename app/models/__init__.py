@@ -13,6 +13,7 @@ from .notification import (
 )
 from .audit import AuditEvent
 from .login_session import LoginSession
+from .report import ReportSnapshot
 from .saved_view import SavedView
 from .sla import (
     BREACHED,
@@ -50,6 +51,7 @@ from .ticket import (
 )
 
 __all__ = [
+    "ReportSnapshot",
     "ASSIGNED",
     "AuditEvent",
     "CREATED",

@@ -226,12 +226,24 @@ def summary(person: Person, team: Optional[int] = None, since: Optional[date] = 
             until: Optional[date] = None, now: Optional[datetime] = None,
             session: Optional[Session] = None) -> dict:
     """Every figure of the dashboard for `person` (the one visibility rule), optionally for one
-    team, over the period [since, until] (the company's days; default: the last 30 days).
-    Raises ReportError for a period that means nothing."""
+    team, over the period [since, until] (the company's days; default: the last 30 days), computed
+    now. Raises ReportError for a period that means nothing."""
+    sees_workload = is_admin(person) or LEAD_ROLE in role_names(person)
+    return compute(_scope(person, team), team, since, until, now, session, sees_workload)
+
+
+def summary_of_everything(team: Optional[int] = None, now: Optional[datetime] = None,
+                          session: Optional[Session] = None) -> dict:
+    """The default period's figures over every ticket (what an admin sees), for the snapshots."""
+    scope = [Ticket.team_id == team] if team is not None else []
+    return compute(scope, team, None, None, now, session, workload=True)
+
+
+def compute(scope: list, team: Optional[int], since: Optional[date], until: Optional[date],
+            now: Optional[datetime], session: Optional[Session], workload: bool) -> dict:
     session = session or current_app.appbuilder.session
     now = now or utcnow()
     period = period_of(since, until, now)
-    scope = _scope(person, team)
     dialect = session.get_bind().dialect.name
     teams = dict(session.execute(select(Team.id, Team.name).order_by(Team.name)).all())
 
@@ -243,12 +255,12 @@ def summary(person: Person, team: Optional[int] = None, since: Optional[date] = 
                    "timezone": current_app.config["DISPLAY_TIMEZONE"]},
         "team": named_team(team) if team is not None else None,
         "generated_at": now.replace(tzinfo=timezone.utc).isoformat(),
+        "snapshot": False,
     }
     result.update(_open_figures(session, scope, team, now, named_team))
     result["weekly"] = _weekly(session, scope, team, period)
     result.update(_timings(session, dialect, scope, period, named_team))
-    sees_workload = is_admin(person) or LEAD_ROLE in role_names(person)
-    result["workload"] = _workload(session, scope, team) if sees_workload else None
+    result["workload"] = _workload(session, scope, team) if workload else None
     result["repeat_bookings"] = _repeat_bookings(session, scope, team, period)
     result["teams"] = [named_team(team_id) for team_id in teams]
     return result

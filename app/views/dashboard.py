@@ -13,7 +13,8 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 
 from ..models import PRIORITIES, utcnow
-from ..reports.figures import ReportError, local_today, parse_day, parse_team, summary
+from ..reports.figures import ReportError, local_today, parse_day, parse_team
+from ..reports.snapshots import dashboard_summary
 from ..sla.display import display_time, span
 from ..tickets.visibility import current_person
 from .ticket_list import PRIORITY_CSS, age_label
@@ -45,12 +46,12 @@ class DashboardView(BaseView):
             team = parse_team(session, request.args.get("team"))
             since = parse_day("since", request.args.get("since"))
             until = parse_day("until", request.args.get("until"))
-            figures = summary(person, team, since, until, session=session)
+            figures = dashboard_summary(person, team, since, until, session=session)
         except ReportError as error:
             # A value that means nothing is named, and the page shows the default figures.
             problem, status = self._message(error), 400
             team = None
-            figures = summary(person, session=session)
+            figures = dashboard_summary(person, session=session)
         now = utcnow()
         today = local_today(now)
         return self.render_template(
@@ -69,6 +70,7 @@ class DashboardView(BaseView):
             until=figures["period"]["until"],
             week_label=_week_label,
             oldest=_oldest,
+            as_of=_as_of(figures),
         ), status
 
     @staticmethod
@@ -87,6 +89,13 @@ class DashboardView(BaseView):
 
 def _week_label(monday: str) -> str:
     return date.fromisoformat(monday).strftime("%d %b")
+
+
+def _as_of(figures: dict) -> str:
+    """When a snapshot's figures were computed (live figures: empty)."""
+    if not figures.get("snapshot"):
+        return ""
+    return display_time(datetime.fromisoformat(figures["generated_at"]).replace(tzinfo=None), "%H:%M")
 
 
 def _oldest(iso: Optional[str]) -> str:
