@@ -261,8 +261,8 @@ def test_every_figure_links_to_exactly_its_tickets(app, floor, client_for, who):
         assert listed_count(client, link) == count, (where, link)
         checked += 1
     assert checked >= 40, checked  # tiles, team × priority, ages, 12 weeks × 2, timings, SLA, bookings
-    # and the page shows those very links and numbers
-    page = client.get("/dashboard/").get_data(as_text=True)
+    # and the page (all teams) shows those very links and numbers
+    page = client.get("/dashboard/?team=").get_data(as_text=True)
     for where, count, link in figures_with_links(figures):
         assert f'href="{link.replace("&", "&amp;")}"' in page, where
 
@@ -327,7 +327,8 @@ def test_the_admin_reads_the_schedulers_snapshot(app, floor, client_for, make_ti
 
     make_ticket(floor.bala, INTL, priority="Urgent", booking_id="BK-NEW")  # after the snapshot
     assert re.search(r'id="tile-open"[^>]*data-figure-count="6"', admin.get("/dashboard/").get_data(as_text=True))
-    assert re.search(r'id="tile-open"[^>]*data-figure-count="5"', lead.get("/dashboard/").get_data(as_text=True))
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="5"',  # the lead's all teams: live
+                     lead.get("/dashboard/?team=").get_data(as_text=True))
     other = admin.get("/dashboard/?since=2026-01-01&until=2026-01-31").get_data(as_text=True)  # another period: live
     assert "dashboard-as-of" not in other and re.search(r'id="tile-open"[^>]*data-figure-count="7"', other)
     refresh_reports(app)
@@ -352,3 +353,21 @@ def test_a_snapshot_of_another_day_is_not_used(app, floor):
     db.session.execute(update(ReportSnapshot).values(computed_at=utcnow()))  # fresh, but yesterday's period
     db.session.commit()
     assert snapshots.read(db.session, None) is None
+
+
+def test_a_lead_of_one_team_starts_on_it_and_reads_its_snapshot(app, floor, client_for, make_ticket):
+    from app.worker import refresh_reports
+
+    client = client_for(floor.lead)
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert f'<option value="{team(INTL).id}" selected>' in page and "Team: International Operations" in page
+    assert "dashboard-as-of" not in page  # no snapshot yet: live
+    refresh_reports(app)
+    make_ticket(floor.lead, DOM, booking_id="BK-LEADS-OWN")  # the lead's own ticket of another team
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert "dashboard-as-of" in page and re.search(r'id="tile-open"[^>]*data-figure-count="4"', page)
+    everything = client.get("/dashboard/?team=").get_data(as_text=True)  # All teams: their own ticket too, live
+    assert "dashboard-as-of" not in everything
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="5"', everything)
+    other = client.get(f"/dashboard/?team={team(DOM).id}").get_data(as_text=True)  # not their team: live
+    assert "dashboard-as-of" not in other and re.search(r'id="tile-open"[^>]*data-figure-count="1"', other)

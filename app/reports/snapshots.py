@@ -1,13 +1,14 @@
-"""The admin's dashboard from snapshots kept by the scheduler.
+"""The admin's (and a lead's team's) dashboard from snapshots kept by the scheduler.
 
 An admin sees every ticket: their figures aggregate the whole ticket table (at a million tickets,
-seconds per dashboard). The worker recomputes those figures for the default period (the last 30
+seconds per dashboard); a lead sees every ticket of their teams, so their figures for one of
+their teams are that team's figures over every ticket. The worker recomputes those figures for the default period (the last 30
 days) every REPORT_SNAPSHOT_SECONDS, for all teams and for each team, and stores them
-(report_snapshot); an admin's dashboard or summary API call for the default period reads that
-row: one statement. The figures are then as of the snapshot's time (shown on the page,
+(report_snapshot); an admin's dashboard or summary API call for the default period, or a lead's
+for one of their own teams, reads that row: one statement. The figures are then as of the snapshot's time (shown on the page,
 `generated_at` and `snapshot: true` in the API); each link still lists the tickets as they are
-now. Everything else is computed live: people who are not admins (their figures run over what
-they may see), any other period, and a snapshot older than twice the interval or from another
+now. Everything else is computed live: agents, a lead's figures over all they see (their teams and
+their own tickets elsewhere), any other period, and a snapshot older than twice the interval or from another
 day (the default period moved at midnight). REPORT_SNAPSHOT_SECONDS=0 turns snapshots off.
 
 Several schedulers may refresh at once: each writes whole rows, the last one stays.
@@ -24,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..models import Person, ReportSnapshot, Team, utcnow
-from ..tickets.visibility import is_admin
+from ..tickets.visibility import LEAD_ROLE, is_admin, role_names
 from .figures import local_today, period_of, summary, summary_of_everything
 
 log = logging.getLogger(__name__)
@@ -69,13 +70,22 @@ def read(session: Session, team: Optional[int], now: Optional[datetime] = None) 
     return body
 
 
+def sees_whole(person: Person, team: Optional[int]) -> bool:
+    """Whether `person`'s figures for `team` are those of every ticket of it (or of all tickets):
+    an admin's always; a lead's for one of their own teams, every ticket of which they see."""
+    if is_admin(person):
+        return True
+    return team is not None and LEAD_ROLE in role_names(person) and team in {t.id for t in person.teams}
+
+
 def dashboard_summary(person: Person, team: Optional[int] = None, since: Optional[date] = None,
                       until: Optional[date] = None, session: Optional[Session] = None) -> dict:
-    """What the dashboard and the summary API show: an admin's default period from the snapshot
-    when there is a fresh one, everything else live (figures.summary)."""
+    """What the dashboard and the summary API show: the default period from the snapshot when
+    there is a fresh one and it is exactly the person's figures (see sees_whole), everything
+    else live (figures.summary)."""
     session = session or current_app.appbuilder.session
     now = utcnow()
-    if is_admin(person) and period_of(since, until, now) == period_of(None, None, now):
+    if sees_whole(person, team) and period_of(since, until, now) == period_of(None, None, now):
         cached = read(session, team, now)
         if cached is not None:
             return cached

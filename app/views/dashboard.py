@@ -16,7 +16,7 @@ from ..models import PRIORITIES, utcnow
 from ..reports.figures import ReportError, local_today, parse_day, parse_team
 from ..reports.snapshots import dashboard_summary
 from ..sla.display import display_time, span
-from ..tickets.visibility import current_person
+from ..tickets.visibility import LEAD_ROLE, current_person, is_admin, role_names
 from .ticket_list import PRIORITY_CSS, age_label
 
 QUICK_PERIODS = (7, 30, 90)
@@ -44,6 +44,8 @@ class DashboardView(BaseView):
         problem, status = None, 200
         try:
             team = parse_team(session, request.args.get("team"))
+            if "team" not in request.args:
+                team = self._own_team(person)
             since = parse_day("since", request.args.get("since"))
             until = parse_day("until", request.args.get("until"))
             figures = dashboard_summary(person, team, since, until, session=session)
@@ -72,6 +74,14 @@ class DashboardView(BaseView):
             oldest=_oldest,
             as_of=_as_of(figures),
         ), status
+
+    @staticmethod
+    def _own_team(person) -> Optional[int]:
+        """A lead of one team starts on that team (their dashboard is about their team; "All
+        teams" adds their own tickets of other teams)."""
+        if is_admin(person) or LEAD_ROLE not in role_names(person) or len(person.teams) != 1:
+            return None
+        return person.teams[0].id
 
     @staticmethod
     def _message(error: ReportError) -> str:
