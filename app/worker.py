@@ -54,6 +54,15 @@ def refresh_reports(app: Flask) -> None:
             db.session.remove()
 
 
+def _reports_loop(app: Flask, stop: threading.Event, every: float) -> None:
+    while not stop.is_set():
+        try:
+            refresh_reports(app)
+        except Exception:  # the dashboard computes live meanwhile
+            log.exception("Dashboard snapshots failed; retrying in %ss", every)
+        stop.wait(every)
+
+
 def run(app: Flask, stop: threading.Event) -> None:
     """Loop until `stop` is set."""
     poll = app.config["OUTBOX_POLL_SECONDS"]
@@ -61,7 +70,11 @@ def run(app: Flask, stop: threading.Event) -> None:
     log.info("Worker started (outbox every %ss, SLA ladder every %ss)", poll, ladder_every)
     next_ladder = 0.0
     reports_every = app.config["REPORT_SNAPSHOT_SECONDS"]
-    next_reports = 0.0 if reports_every > 0 else float("inf")
+    if reports_every > 0:
+        # Its own thread: at a million tickets a refresh takes many seconds, which must not
+        # hold up the emails and the ladder.
+        threading.Thread(target=_reports_loop, args=(app, stop, reports_every), name="report-snapshots",
+                         daemon=True).start()
     while not stop.is_set():
         ladder_due = time.monotonic() >= next_ladder
         try:
@@ -70,12 +83,6 @@ def run(app: Flask, stop: threading.Event) -> None:
             log.exception("Worker turn failed; retrying in %ss", poll)
         if ladder_due:
             next_ladder = time.monotonic() + ladder_every
-        if time.monotonic() >= next_reports and not stop.is_set():
-            try:
-                refresh_reports(app)
-            except Exception:
-                log.exception("Dashboard snapshots failed; the dashboard computes live meanwhile")
-            next_reports = time.monotonic() + reports_every
         stop.wait(poll)
     log.info("Worker stopped")
 

@@ -371,3 +371,18 @@ def test_a_lead_of_one_team_starts_on_it_and_reads_its_snapshot(app, floor, clie
     assert re.search(r'id="tile-open"[^>]*data-figure-count="5"', everything)
     other = client.get(f"/dashboard/?team={team(DOM).id}").get_data(as_text=True)  # not their team: live
     assert "dashboard-as-of" not in other and re.search(r'id="tile-open"[^>]*data-figure-count="1"', other)
+
+
+def test_the_worker_refreshes_the_snapshots_in_a_thread_of_its_own(app, floor):
+    import threading
+
+    from app import worker
+    from app.models import ReportSnapshot
+
+    class OneRound(threading.Event):
+        def wait(self, timeout=None):  # the loop's pause ends the loop: one refresh, no waiting
+            self.set()
+            return True
+
+    worker._reports_loop(app, OneRound(), 300)
+    assert {row.key for row in db.session.query(ReportSnapshot)} == {"all", f"team:{team(INTL).id}", f"team:{team(DOM).id}"}

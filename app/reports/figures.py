@@ -1,7 +1,9 @@
 """The dashboard's figures, as SQL aggregates over the tickets a person may see.
 
 `summary(person, team, since, until)` is the one entry point: the dashboard (app/views/dashboard.py),
-`GET /api/v1/report/summary` (app/api/reports.py) and the weekly digest read the same dict. Each
+`GET /api/v1/report/summary` (app/api/reports.py) and the weekly digest read the same dict (the
+first two through app/reports/snapshots.py, which serves an admin's default period from the
+scheduler's snapshot, computed by `summary_of_everything`). Each
 figure that counts tickets carries `link`, the ticket list filtered to exactly those tickets
 (app/tickets/filters.py), so a click lands on what was counted.
 
@@ -19,7 +21,7 @@ and its link agree even across a daylight-saving change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -40,7 +42,7 @@ from ..models import (
     ticket_assignee,
     utcnow,
 )
-from ..tickets.filters import AGE_BUCKETS, NONE, age_clause
+from ..tickets.filters import AGE_BUCKETS, NONE, age_clause, local_day_start  # the list's own day boundaries
 from ..tickets.queues import LIST_PATH
 from ..tickets.visibility import LEAD_ROLE, is_admin, role_names, visible_tickets_clause
 
@@ -78,11 +80,6 @@ class Period:
 # --- days in the company's time zone ----------------------------------------------------------
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-
-
-def local_day_start(day: date) -> datetime:
-    """Midnight of `day` in DISPLAY_TIMEZONE as stored (naive UTC); the list's filters agree."""
-    return datetime.combine(day, time(), tzinfo=_zone()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def local_today(now: datetime) -> date:
