@@ -240,7 +240,7 @@ def render(results: list[Figures], skipped: list[str]) -> str:
         "- **The agent is computed live**, as it must be (their figures run over what they may "
         "see). Each of the agent's figure statements walks their ~2,000 tickets through the "
         "primary key (about 10,000 buffer hits, all in memory); under this machine's load each took "
-        "40–170 ms, and the agent's target is missed here. Not measured on an idle machine. What "
+        "40–220 ms, and the agent's target is missed here. Not measured on an idle machine. What "
         "would cut it further: one statement over a materialised CTE of the agent's tickets "
         "instead of four passes over them (not done).",
         "",
