@@ -50,6 +50,8 @@ BENCH_SLA_SIZES ?= postgresql:1000000
 BENCH_BULK_SIZES ?= postgresql:1000000
 # The dashboard bench (agent, lead, admin) on a copy of the same 1M database (made once).
 BENCH_DASHBOARD_SIZES ?= postgresql:1000000
+# The export bench (100,000 rows to CSV and Excel, memory and first bytes) on the same 1M database.
+BENCH_EXPORT_SIZES ?= postgresql:1000000
 bench: install-dev
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -64,6 +66,7 @@ bench: install-dev
 	$(PY) -m bench.sla --sizes $(BENCH_SLA_SIZES) --report docs/PERFORMANCE.md
 	$(PY) -m bench.bulk --sizes $(BENCH_BULK_SIZES) --report docs/PERFORMANCE.md
 	$(PY) -m bench.dashboard --sizes $(BENCH_DASHBOARD_SIZES) --report docs/PERFORMANCE.md
+	$(PY) -m bench.export --sizes $(BENCH_EXPORT_SIZES) --report docs/PERFORMANCE.md
 
 # Refresh the README's pictures in docs/screenshots/ from the browser test.
 screenshots: install-dev

@@ -87,6 +87,10 @@ RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "deyor-escalati
 # (Flask-Limiter retries it) instead of failing every login with a 500.
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
+# "Forgot password" requests (POST /forgot-password/) per client address.
+PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT") or "5 per 15 minute"
+# A client locked out of signing in is written to the audit log (once per limit window).
+RATELIMIT_ON_BREACH_CALLBACK = "app.security.record_lock_out"
 
 # --- Security of the session ---------------------------------------------------
 WTF_CSRF_ENABLED = True
@@ -133,6 +137,9 @@ SLA_POLL_SECONDS = float(os.environ.get("SLA_POLL_SECONDS") or 30)
 # How often the scheduler recomputes the admin's figures over every ticket (app/reports/
 # snapshots.py); an admin's dashboard reads them while younger than twice this. 0: always live.
 REPORT_SNAPSHOT_SECONDS = float(os.environ.get("REPORT_SNAPSHOT_SECONDS") or 300)
+# --- Audit log ---------------------------------------------------------------------
+# Events older than this many days are deleted by the scheduler (in batches).
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS") or 400)
 
 # --- Notification outbox ------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS") or 8)
@@ -150,6 +157,19 @@ TEAM_EMAILS = {
     if key.startswith("TEAM_EMAILS_") and value.strip()
 }
 
+# --- Attachments -------------------------------------------------------------------
+# Files on tickets (app/attachments): per file, per ticket in all, and per request.
+ATTACHMENT_MAX_MB = float(os.environ.get("ATTACHMENT_MAX_MB") or 10)
+ATTACHMENT_TICKET_MAX_MB = float(os.environ.get("ATTACHMENT_TICKET_MAX_MB") or 100)
+ATTACHMENT_MAX_FILES = int(os.environ.get("ATTACHMENT_MAX_FILES") or 10)
+# Every request body: the most files one request may carry and 1 MB for the rest of the form.
+# Werkzeug refuses a longer body (413) from its Content-Length, before reading any of it.
+MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_MB * ATTACHMENT_MAX_FILES + 1) * 1024 * 1024)
+# --- Exports ----------------------------------------------------------------------
+# The most rows one CSV or Excel export holds: a longer list is refused with its count (narrow
+# it with filters), never cut short.
+EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS") or 100_000)
+
 # --- Translations ----------------------------------------------------------------
 BABEL_DEFAULT_LOCALE = "en"
 # FAB 5.3 reads BABEL_TRANSLATION_DIRECTORIES (";"-separated) and puts its own
@@ -160,3 +180,22 @@ LANGUAGES = {
     "en": {"flag": "gb", "name": "English"},
     "hi": {"flag": "in", "name": "हिन्दी"},
 }
+
+# --- Inbound mailbox (replies to the app's emails become comments) -------------------------
+# No IMAP_HOST: nothing is read. IMAP_SECURITY: ssl (IMAPS, default port 993), starttls (the
+# plain port upgraded, refused when the server does not offer it) or none (plain text, for a
+# server on this machine): a connection never falls back to plain text by itself.
+IMAP_HOST = os.environ.get("IMAP_HOST") or ""
+IMAP_SECURITY = (os.environ.get("IMAP_SECURITY") or "ssl").strip().lower()
+IMAP_PORT = int(os.environ.get("IMAP_PORT") or (993 if IMAP_SECURITY == "ssl" else 143))
+IMAP_USER = os.environ.get("IMAP_USER") or ""
+IMAP_PASS = os.environ.get("IMAP_PASS") or ""
+IMAP_FOLDER = os.environ.get("IMAP_FOLDER") or "INBOX"
+IMAP_PROCESSED_FOLDER = os.environ.get("IMAP_PROCESSED_FOLDER") or "Processed"
+IMAP_TIMEOUT = float(os.environ.get("IMAP_TIMEOUT") or 30)
+# The mailbox's own address: outgoing emails' Reply-To (escalations+<token>@… for one person).
+INBOUND_ADDRESS = os.environ.get("INBOUND_ADDRESS") or IMAP_USER
+# How often the scheduler reads the mailbox.
+IMAP_POLL_SECONDS = float(os.environ.get("IMAP_POLL_SECONDS") or 30)
+# Larger messages are not read (recorded as ignored, moved to Processed, kept in the mailbox).
+INBOUND_MAX_BYTES = int(os.environ.get("INBOUND_MAX_BYTES") or 10 * 1024 * 1024)

@@ -100,6 +100,7 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     app.config.update(overrides or {})
     _check_secret_key(app)
     _resolve_dotted(app, "FAB_PASSWORD_COMPLEXITY_VALIDATOR")
+    _resolve_dotted(app, "RATELIMIT_ON_BREACH_CALLBACK")
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -110,15 +111,19 @@ def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from . import babel_cache, credentials
+    from . import attachments, audit, babel_cache, credentials
+    from .notifications import comments as comment_emails
     from .notifications import outbox
     from .sla import service as sla_service
     from .tickets import history
 
     history.install()
+    attachments.install(app)  # after history: a new ticket's "created" precedes its uploads
     outbox.install()
+    comment_emails.install()
     sla_service.install()
     credentials.install()
+    audit.install()
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_connection_setup)

@@ -170,6 +170,23 @@ def sla_recompute() -> None:
     click.echo(f"Tickets recomputed: {recompute.all_open(db.session)}")
 
 
+@click.group("inbound")
+def inbound_group() -> None:
+    """The inbound mailbox (replies by email)."""
+
+
+@inbound_group.command("read")
+@with_appcontext
+def inbound_read() -> None:
+    """Read the mailbox once now (as the worker does every IMAP_POLL_SECONDS) and report."""
+    from .inbound import service
+
+    if not current_app.config.get("IMAP_HOST"):
+        raise click.ClickException("IMAP_HOST is not set: there is no mailbox to read.")
+    counts = service.run_pass(db.session)
+    click.echo(", ".join(f"{outcome}: {n}" for outcome, n in sorted(counts.items())) or "No messages.")
+
+
 @click.group("demo")
 def demo_group() -> None:
     """Demo data."""
@@ -210,3 +227,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(worker_group)
     app.cli.add_command(sla_group)
     app.cli.add_command(demo_group)
+    app.cli.add_command(inbound_group)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from flask import current_app, flash, g, has_request_context, jsonify, redirect, request, url_for
+from flask import current_app, flash, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.actions import action
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
-from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
+from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.sqla.apis import (
     GroupApi, PermissionApi, PermissionViewMenuApi, RoleApi, UserApi, ViewMenuApi,
 )
@@ -23,18 +26,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import logout_user, user_logged_in
 from sqlalchemy import func, select
+from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, StopValidation, ValidationError
 
-from . import credentials
+from . import audit, credentials
 from .api.base import NoDatabaseTextInErrors
 from .api.contract import ContractApi
 from .forms_util import rule
-from .models import Person
+from .models import AuditEvent, Person, utcnow
 from .tickets.queues import QUEUES
+from .tickets.usage import person_in_use
 from .tickets.validation import InvalidValue, normalize_email, normalize_phone, normalize_text
 from .views.base import RowScopedActionsMixin
+from .views.roles import RoleView
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,33 @@ def _password_fields(email_of) -> dict:
     }
 
 
+class NotPublicRole(BaseFilter):
+    """Role choices without FAB's Public role (anyone not signed in): nobody is given it."""
+
+    name = "Not the public role"
+
+    def apply(self, query, value):
+        return query.filter(self.model.name != current_app.config["AUTH_ROLE_PUBLIC"])
+
+
+_NOT_PUBLIC = {"roles": [["name", NotPublicRole, None]]}
+
+
+def _names(rows) -> str:
+    """Teams or roles as the names people read ("Corporate Travel, Visa"), not "[Corporate Travel]"."""
+    return ", ".join(sorted(str(getattr(row, "name", row)) for row in rows or []))
+
+
+def active_badge(active) -> Markup:
+    if active:
+        return Markup('<span class="label label-success person-active">{}</span>').format(_("Active"))
+    return Markup('<span class="label label-default person-active">{}</span>').format(_("Deactivated"))
+
+
+def _blank(value) -> str:
+    return "" if value is None else escape(value)
+
+
 class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     """People: add with name, email, phone, teams, roles and password in one form.
 
@@ -113,7 +146,17 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
     user_show_fieldsets = [
         (_l("Person"), {"fields": ["first_name", "last_name", "email", "phone", "teams", "roles"]}),
     ]
-    label_columns = {**UserDBModelView.label_columns, "phone": _l("Phone"), "teams": _l("Teams")}
+    label_columns = {**UserDBModelView.label_columns, "phone": _l("Phone"), "teams": _l("Teams"),
+                     "roles": _l("Roles"), "active": _l("Active")}
+    # In the domain's words (FAB's speak of OpenID and "a list of permissions").
+    description_columns = {
+        "email": _l("They sign in with it, and their emails go to it."),
+        "teams": _l("The teams they work in: their tickets, queues and assignee choices."),
+        "roles": _l("What they may do: see Admin › Roles for each role in words."),
+        "active": _l("Untick to deactivate: they can no longer sign in or receive email; their tickets stay, "
+                     "and their open ones can be handed over."),
+    }
+    add_form_query_rel_fields = edit_form_query_rel_fields = search_form_query_rel_fields = _NOT_PUBLIC
     add_form_extra_fields = _password_fields(lambda form: form.email.data)
     validators_columns = {
         "first_name": [_name(_l("First Name"))],
@@ -124,9 +167,10 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         "roles": [DataRequired(message=_l("Choose at least one role."))],
     }
     base_order = ("first_name", "asc")
-    formatters_columns = {"active": lambda active: _("Yes") if active else _("No")}  # not True/False
+    formatters_columns = {"active": active_badge, "teams": _names, "roles": _names, "phone": _blank}
     add_row_message = _l("Team member added.")
     edit_row_message = _l("Team member saved.")
+    delete_row_message = _l("Team member deleted.")
 
     def post_add_redirect(self):
         return redirect(url_for(".list"))
@@ -148,6 +192,30 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
             raise ValueError(str(_l("You cannot deactivate yourself.")))
         super().pre_update(item)
 
+    def pre_delete(self, item: Person) -> None:
+        """Tickets keep who created, changed and commented on them: say so, and what to do
+        instead (FAB's alert was empty)."""
+        if item.id == g.user.id:
+            raise ValueError(str(_l("You cannot delete yourself.")))
+        reason = person_in_use(self.datamodel.session, item)
+        if reason:
+            raise ValueError(reason)
+
+    @expose("/userinfo/")
+    @has_access
+    def userinfo(self):
+        """One's profile: details, language and email settings (PersonInfoEditView saves them),
+        teams and roles to read, and the password form (OwnPasswordView)."""
+        person = self.appbuilder.sm.get_user_by_id(g.user.id)
+        form = PersonInfoForm.refresh()
+        for name in PROFILE_FIELDS:
+            getattr(form, name).data = getattr(person, name)
+        form.language.data = person.language or ""
+        return self.render_template(
+            "security/profile.html", title=_("My profile"), person=person, form=form,
+            password_form=OwnPasswordForm.refresh(), appbuilder=self.appbuilder,
+        )
+
     # Actions about oneself: the row in the URL is ignored, so every id answers alike (the
     # existence of an account is not told by 302 against 404).
     SELF_SERVICE_ACTIONS = ("userinfoedit", "resetmypassword")
@@ -168,28 +236,64 @@ class TeamMemberView(RowScopedActionsMixin, UserDBModelView):
         return redirect(self.get_redirect())
 
 
+def _language_choices() -> list[tuple[str, str]]:
+    languages = current_app.config["LANGUAGES"]
+    return [("", _("The site's default"))] + [(code, info["name"]) for code, info in languages.items()]
+
+
 class PersonInfoForm(DynamicForm):
-    """One's own name: the same rules as the Team Members form."""
+    """One's own profile: name and phone (the same rules as the Team Members form), language
+    and which emails to receive."""
 
     first_name = StringField(_l("First Name"), validators=[_name(_l("First Name"))], widget=BS3TextFieldWidget())
     last_name = StringField(_l("Last Name"), validators=[_name(_l("Last Name"))], widget=BS3TextFieldWidget())
+    phone = StringField(_l("Phone"), validators=[rule(normalize_phone)], widget=BS3TextFieldWidget())
+    # Any value that is no language is the site's default (a form sent without it included).
+    language = SelectField(_l("Language"), choices=_language_choices, validate_choice=False,
+                           widget=Select2Widget())
+    comment_emails = BooleanField(_l("Email me each new comment on tickets I am assigned to or follow"))
+    digest_emails = BooleanField(_l("Email me the weekly digest (leads and founders receive it)"))
+
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "language", "comment_emails", "digest_emails")
+
+
+def apply_language(person) -> None:
+    """This browser speaks the person's chosen language (at sign-in, and when they choose it)."""
+    if has_request_context() and getattr(person, "language", None) in current_app.config["LANGUAGES"]:
+        session["locale"] = person.language
 
 
 class PersonInfoEditView(UserInfoEditView):
     """FAB's profile edit re-read the raw form after validating it and stored what was typed
-    (or flashed success while the database refused it): save the validated, trimmed values."""
+    (or flashed success while the database refused it): save the validated, trimmed values.
+    The profile page (/users/userinfo/) shows this form; a refusal shows it here with the
+    message beside the field."""
 
     form = PersonInfoForm
     route_base = "/userinfoeditview"  # FAB's URL, linked from the profile page
     class_permission_name = UserInfoEditView.__name__  # FAB's permission rows keep their name
+    form_title = _l("My profile")
+    message = _l("Your profile was saved.")
 
-    def form_post(self, form) -> None:
+    def form_get(self, form) -> None:
+        person = self.appbuilder.sm.get_user_by_id(g.user.id)
+        for name in PROFILE_FIELDS:
+            getattr(form, name).data = getattr(person, name)
+        form.language.data = person.language or ""
+
+    def form_post(self, form):
         person = self.appbuilder.sm.get_user_by_id(g.user.id)
         person.first_name, person.last_name = form.first_name.data, form.last_name.data
+        person.phone = form.phone.data or None
+        person.language = form.language.data if form.language.data in current_app.config["LANGUAGES"] else None
+        person.comment_emails, person.digest_emails = bool(form.comment_emails.data), bool(form.digest_emails.data)
         if self.appbuilder.sm.update_user(person) is False:
-            flash(_("Your name could not be saved."), "danger")
+            flash(_("Your profile could not be saved."), "danger")
         else:
+            apply_language(person)
             flash(as_unicode(self.message), "info")
+        return redirect(url_for(f"{self.appbuilder.sm.user_view.__class__.__name__}.userinfo"))
 
 
 def _own_email(form) -> str:
@@ -213,6 +317,7 @@ class OwnPasswordView(ResetMyPasswordView):
         sm.reset_password(g.user.id, form.password.data)
         credentials.start_session(sm.get_user_by_id(g.user.id))
         flash(as_unicode(self.message), "info")
+        return redirect(url_for(f"{sm.user_view.__class__.__name__}.userinfo"))
 
 
 def _email_of_person_in_url(form) -> str:
@@ -251,7 +356,10 @@ class SignInView(AuthDBView):
                 return redirect(self.appbuilder.get_url_for_login)
             return self.render_template("security/logout.html", appbuilder=self.appbuilder)
         person = self._get_authenticated_user()
-        credentials.end_session()
+        if person is not None:
+            audit.record(audit.LOGOUT, object_type="person", object_id=person.id, actor=person)
+        credentials.end_session()  # (commits the event with the session's end)
+        self.appbuilder.session.commit()
         logout_user()
         if person is not None:
             self.appbuilder.sm.on_user_logout(person)
@@ -338,6 +446,8 @@ class DeyorSecurityManager(SecurityManager):
     userdbmodelview = TeamMemberView
     authdbview = SignInView
     userinfoeditview = PersonInfoEditView
+    rolemodelview = RoleView
+    userstatschartview = None  # FAB's login-count chart: nothing an admin here needs
     resetmypasswordview = OwnPasswordView
     resetpasswordview = PersonPasswordView
     security_api = SecurityApi
@@ -352,6 +462,7 @@ class DeyorSecurityManager(SecurityManager):
         manager = super().create_login_manager(app)
         app = getattr(app, "_get_current_object", lambda: app)()  # FAB passes the current_app proxy
         user_logged_in.connect(lambda sender, user, **extra: credentials.start_session(user), app, weak=False)
+        user_logged_in.connect(lambda sender, user, **extra: apply_language(user), app, weak=False)
         return manager
 
     def load_user(self, pk):
@@ -414,6 +525,7 @@ class DeyorSecurityManager(SecurityManager):
 
     def register_views(self) -> None:
         super().register_views()
+        self._advanced_menu()
         # FAB limits the login form's blueprint by itself, with a count of its own. The JWT
         # login (and refresh) is a door to the same passwords: both draw on one budget per
         # client, so alternating between them gains nothing. (FAB's own form limit stays;
@@ -423,6 +535,22 @@ class DeyorSecurityManager(SecurityManager):
             for view in self.appbuilder.baseviews:
                 if view is self.auth_view or isinstance(view, self.security_api):
                     login_budget(view.blueprint)
+
+    # FAB's own security screens an admin rarely needs (groups, raw permissions and views),
+    # kept reachable under "Advanced"; people and roles are in the Admin menu
+    # (app/views/__init__.py).
+    ADVANCED_MENU = "Security"  # FAB's category name: its menu_access permission keeps working
+    MOVED_TO_ADMIN = ("List Users", "List Roles")
+
+    def _advanced_menu(self) -> None:
+        category = self.appbuilder.menu.find(self.ADVANCED_MENU)
+        if category is None:
+            return
+        category.label = _l("Advanced")
+        category.icon = "fa-cogs"
+        category.childs = [item for item in category.childs if item.name not in self.MOVED_TO_ADMIN]
+        while category.childs and category.childs[0].name == "-":
+            category.childs.pop(0)
 
     def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
         """Load a person's permissions once per request instead of one query per check
@@ -461,9 +589,47 @@ class DeyorSecurityManager(SecurityManager):
     def auth_user_db(self, username, password):
         # People paste their email with stray spaces; AUTH_USERNAME_CI handles case.
         username = (username or "").strip()
+        g._login_recorded = False
         if "\x00" in username or "\x00" in (password or ""):
-            return None  # PostgreSQL refuses NUL in a query parameter: no such person
-        return super().auth_user_db(username, password)
+            person = None  # PostgreSQL refuses NUL in a query parameter: no such person
+        else:
+            person = super().auth_user_db(username, password)
+        if person is None and username and not g._login_recorded:
+            # No such person, or an inactive one: FAB changes nothing, so the event commits alone.
+            audit.record(audit.LOGIN_FAILED, actor=None, email=username.replace("\x00", ""))
+            self.session.commit()
+        return person
+
+    def update_user_auth_stat(self, user, success=True):
+        """Every sign-in attempt on a known person: the event commits with FAB's counters."""
+        audit.record(
+            audit.LOGIN if success else audit.LOGIN_FAILED, object_type="person", object_id=user.id,
+            actor=user if success else None, email=user.email,
+        )
+        if has_request_context():
+            g._login_recorded = True
+        super().update_user_auth_stat(user, success)
+
+
+def record_lock_out(request_limit) -> None:
+    """RATELIMIT_ON_BREACH_CALLBACK: a login rate limit (FAB's on the form, or the shared one)
+    refused a client. One event per client and limit window, however many attempts it goes on
+    making (the log must not be flooded by the attack it records)."""
+    if request.blueprint not in {"SignInView", "SecurityApi"}:
+        return
+    session = current_app.appbuilder.session
+    window = timedelta(seconds=request_limit.limit.get_expiry())
+    already = session.scalar(select(AuditEvent.id).where(
+        AuditEvent.kind == audit.LOGIN_LOCKED_OUT, AuditEvent.address == request.remote_addr,
+        AuditEvent.created_at >= utcnow() - window,
+    ).limit(1))
+    if already is None:
+        body = request.get_json(silent=True) if request.is_json else None
+        tried = (body.get("username") if isinstance(body, dict) else None) or request.form.get("username")
+        audit.record(audit.LOGIN_LOCKED_OUT, actor=None,
+                     email=tried.strip().replace("\x00", "") if isinstance(tried, str) else None,
+                     details={"limit": str(request_limit.limit)})
+        session.commit()
 
 
 # --- Roles -------------------------------------------------------------------
@@ -494,6 +660,9 @@ WORK_TICKETS = [
     ("can_edit", "TicketModelView"),
     # Bulk actions on the list's rows (app/views/bulk.py): assignees, status, priority.
     ("can_bulk_edit", "TicketModelView"),
+    # The list (and the API's list) to CSV or Excel: what the person sees, as they see it.
+    ("can_export", "TicketModelView"),
+    ("can_export", "TicketApi"),
     ("can_list", "CommentModelView"),
     ("can_show", "CommentModelView"),
     ("menu_access", "Tickets"),
@@ -502,6 +671,8 @@ WORK_TICKETS = [
     *[("menu_access", queue.name) for queue in QUEUES],
     ("menu_access", "Comments"),
     ("can_access", "SavedViews"),  # one's own saved views of the list
+    # A ticket's files (the ticket's visibility decides; deleting a file is for admins only).
+    ("can_download", "AttachmentView"),
     # The REST API: the same work as the screens (rows scoped by the same rule).
     ("can_get", "TicketApi"),
     ("can_post", "TicketApi"),
@@ -512,6 +683,8 @@ WORK_TICKETS = [
     ("can_info", "CommentApi"),
     ("can_get", "TeamApi"),
     ("can_info", "TeamApi"),
+    ("can_get", "AttachmentApi"),
+    ("can_post", "AttachmentApi"),
     # Service levels: everyone reads the targets their tickets run on; admins change them.
     ("can_get", "SlaPolicyApi"),
     ("can_info", "SlaPolicyApi"),

@@ -440,7 +440,8 @@ def test_agent_whole_job(world, api_for, app):
     assert ticket.resolved_at is not None and abs(utcnow() - ticket.resolved_at) < timedelta(minutes=5)
     assert ticket.subject == "Flight missed in Delhi" and ticket.priority == "Urgent"  # partial
     events = db.session.scalars(select(Notification.event).where(Notification.ticket_id == ticket_id)).all()
-    assert sorted(events) == ["created", "resolved"]
+    # the comment emailed each assignee (one row per person), the resolution one email to all
+    assert sorted(events) == ["comment", "comment", "created", "resolved"]
 
     # reopen needs a reason: refused without one, nothing changed
     response = api.put(f"/api/v1/ticket/{ticket_id}", {"status": "In Progress"})
@@ -695,6 +696,26 @@ def test_a_repeated_assignee_is_one_assignee_or_refused_by_name(bad_input_world,
         assert counts() == before
     else:
         assert sorted(p.id for p in fresh(ticket).assignees) == sorted([colleague, other])
+
+
+def test_a_put_may_send_back_a_deactivated_assignee_but_not_newly_add_one(world, api_for):
+    """A client that reads a ticket and PUTs it back whole repeats its assignees; one deactivated
+    since stays (as the form keeps them); adding a deactivated person is refused by name."""
+    people, ticket, *_ = world
+    api = api_for(people["lead_same_team"])
+    assigned, unrelated = people["agent_assigned"], people["agent_unrelated"]
+    assigned.active = unrelated.active = False
+    db.session.commit()
+
+    response = api.put(f"/api/v1/ticket/{ticket.id}", {"assignees": [assigned.id], "priority": "Urgent"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    stored = fresh(ticket)
+    assert ([p.id for p in stored.assignees], stored.priority) == ([assigned.id], "Urgent")
+
+    before = counts()
+    response = api.put(f"/api/v1/ticket/{ticket.id}", {"assignees": [assigned.id, unrelated.id]})
+    assert response.status_code == 422 and names_field(response, "assignees"), response.get_data(as_text=True)[:300]
+    assert counts() == before and [p.id for p in fresh(ticket).assignees] == [assigned.id]
 
 
 def test_a_repeated_team_or_role_of_a_member_is_one_or_refused_by_name(world, api_for, app):

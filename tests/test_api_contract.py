@@ -7,6 +7,8 @@
    Agent's token and once with an Admin's: never a 5xx, every response conforms to the status
    codes, content types, headers and schemas the document declares, and the Agent never sees a
    ticket (or a comment on one) they may not see: not in a list, by id, in a `count`, in `_info`.
+   With both databases the Agent's run is on PostgreSQL and the Admin's on SQLite
+   (tests/conftest.py CONTRACT_RUNS_ELSEWHERE).
 3. Swagger UI (`/swagger/v1`) is for logged-in admins only.
 
 Schemathesis is driven through its engine (`schemathesis.engine.from_schema(...).execute()`, what
@@ -317,7 +319,7 @@ class LeakProbe:
         pk = (case.path_parameters or {}).get("pk")
         if path == "/api/v1/ticket/{pk}" and pk in self.hidden_tickets:
             self.requested[(case.operation.label, pk)] += 1
-        text = response.text or ""
+        text = response_text(response)
         if HIDDEN_MARK in text:
             at = text.index(HIDDEN_MARK)
             raise AssertionError(
@@ -354,6 +356,20 @@ class LeakProbe:
                     f"`count` includes rows the agent may not see\n"
                     f"`count` is {count} but at most {limit} {model.__tablename__}s are visible to the agent"
                 )
+
+
+def response_text(response) -> str:
+    """The answer as text; an Excel export (a zip) as the text of its cells."""
+    content = response.content or b""
+    if content[:2] == b"PK":
+        import io
+
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        return "\n".join(str(value) for sheet in book.worksheets
+                         for row in sheet.iter_rows(values_only=True) for value in row if value is not None)
+    return response.text or ""
 
 
 def _rows(body: dict) -> list:

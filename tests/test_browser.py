@@ -282,7 +282,8 @@ def test_admin_list_actions_and_swagger_ui_run_under_the_csp(live_server, make_p
 
         visit(page, "/swagger/v1")
         operations = page.locator(".swagger-ui .opblock")
-        expect(operations.first).to_be_visible()  # the spec was fetched and rendered
+        # The spec was fetched and rendered: FAB builds it per request (seconds on a busy machine).
+        expect(operations.first).to_be_visible(timeout=30_000)
         assert operations.count() > 10
 
         # Signing out is the menu's POST form (with its CSRF token); the session is gone after.

@@ -323,12 +323,12 @@ def test_fab_flash_messages_in_hindi(hindi_admin):
     _, client = hindi_admin
     response = client.post("/teams/add", data={"name": "Visa Desk"}, follow_redirects=True)
     page = response.data.decode()
-    assert "पंक्ति जोड़ी गई" in page and "Added Row" not in page
+    assert "टीम जोड़ी गई।" in page and "Added Row" not in page and "Team added." not in page
     team_id = db.session.query(Team).filter_by(name="Visa Desk").one().id
     page = client.post(f"/teams/edit/{team_id}", data={"name": "Visa Desk 2"}, follow_redirects=True).data.decode()
-    assert "पंक्ति बदली गई" in page and "Changed Row" not in page
+    assert "टीम सहेजी गई।" in page and "Changed Row" not in page
     page = client.post(f"/teams/delete/{team_id}", follow_redirects=True).data.decode()
-    assert "पंक्ति हटाई गई" in page and "Deleted Row" not in page
+    assert "टीम हटाई गई।" in page and "Deleted Row" not in page
 
 
 def test_login_form_asks_for_the_email(app):

@@ -741,8 +741,8 @@ def test_admin_sees_state_attempts_error_recipients_and_subject(crew, client_for
     response = client.get("/notifications/list/")
     assert response.status_code == 200
     page = _rows_on_page(response.get_data(as_text=True))
-    for state in ("sent", "failed", "pending"):
-        assert re.search(rf">\s*{state}\s*<", page), state
+    for state in ("Sent", "Failed", "Pending"):  # badges with words
+        assert re.search(rf"notification-state\">\s*{state}\s*<", page), state
     assert "SMTP 550" in page and "no such user" in page
     assert "ghost@agency.com" in page and crew["asha"].email in page
     for subject in ("Sent subject", "Failed subject", "Pending subject"):

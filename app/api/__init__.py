@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask_appbuilder import AppBuilder
 
+from .attachments import AttachmentApi
 from .admin import FounderApi, MemberApi, NotificationApi, TeamApi
+from .audit import AuditApi
 from .openapi import OpenApi, SwaggerView
 from .reports import ReportApi
 from .sla import CalendarApi, SlaPolicyApi
@@ -12,6 +14,6 @@ from .tickets import CommentApi, TicketApi
 
 def register_apis(appbuilder: AppBuilder) -> None:
     for api in (TicketApi, CommentApi, TeamApi, FounderApi, MemberApi, NotificationApi, SlaPolicyApi, CalendarApi,
-                ReportApi, OpenApi):
+                AttachmentApi, AuditApi, ReportApi, OpenApi):
         appbuilder.add_api(api)
     appbuilder.add_view_no_menu(SwaggerView)

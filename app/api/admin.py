@@ -8,6 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from ..credentials import check_password
 from ..models import Founder, Notification, Person, Team
+from ..tickets.usage import team_in_use
 from ..tickets.validation import InvalidValue
 from .base import ApiError, DomainApi
 from .schemas import FounderSchema, MemberSchema, TeamSchema
@@ -73,6 +74,11 @@ class TeamApi(SimpleCrudApi):
         if "name" in data:
             self._unique(Team.name, data["name"], item, "name")
 
+    def check_delete(self, item) -> None:
+        reason = team_in_use(self.datamodel.session, item)
+        if reason:
+            raise ApiError(422, reason)
+
 
 class FounderApi(SimpleCrudApi):
     resource_name = "founder"
@@ -124,7 +130,8 @@ class MemberApi(SimpleCrudApi):
         if "roles" in data:
             sm = current_app.appbuilder.sm
             roles = [sm.session.get(sm.role_model, role_id) for role_id in data["roles"]]
-            if any(role is None for role in roles):
+            # FAB's Public role (anyone not signed in) is given to nobody: as an unknown id.
+            if any(role is None or role.name == sm.auth_role_public for role in roles):
                 raise ApiError(422, {"roles": ["Unknown role id."]})
             data["roles"] = roles
         if "password" in data:

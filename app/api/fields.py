@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 from flask import current_app
 from marshmallow import ValidationError, fields
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..limits import INT64
 from ..tickets.validation import InvalidValue
@@ -79,11 +79,16 @@ class RelatedId(fields.Integer):
     is answered exactly like an unknown id.
     """
 
-    def __init__(self, model, label: str, scope: Optional[Callable] = None, **kwargs: Any) -> None:
+    def __init__(
+        self, model, label: str, scope: Optional[Callable] = None, keep: Optional[Callable] = None, **kwargs: Any
+    ) -> None:
         super().__init__(strict=True, **kwargs)
         self.model = model
         self.label = label
         self.scope = scope
+        # keep(schema) -> ids outside the scope that a request may send back unchanged (a PUT
+        # repeating a ticket's assignee who has since been deactivated).
+        self.keep = keep
 
     def choices(self):
         query = select(self.model)
@@ -105,7 +110,10 @@ class RelatedId(fields.Integer):
         """The rows of `ids` in their order, in one query; an id outside the choices is refused."""
         if not ids:
             return []
-        query = self.choices().where(self.model.id.in_(ids))
+        query = select(self.model).where(self.model.id.in_(ids))
+        if self.scope is not None:
+            kept = self.keep(self.root) if self.keep is not None else []
+            query = query.where(or_(self.scope(), self.model.id.in_(kept)) if kept else self.scope())
         found = {row.id: row for row in current_app.appbuilder.session.scalars(query)}
         missing = [pk for pk in ids if pk not in found]
         if missing:

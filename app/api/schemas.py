@@ -66,6 +66,13 @@ class TicketPostSchema(StrictSchema):
         return data
 
 
+def _current_assignees(schema) -> list[int]:
+    """Who is on the ticket being edited (TicketApi.put_headless sets `schema.ticket`): they may
+    be sent back unchanged even once deactivated; only newly added people must be assignable."""
+    ticket = getattr(schema, "ticket", None)
+    return [person.id for person in ticket.assignees] if ticket is not None else []
+
+
 class TicketPutSchema(StrictSchema):
     subject = DomainString(_text("Subject", 200, required=True))
     booking_id = DomainString(v.normalize_booking_id)
@@ -75,7 +82,9 @@ class TicketPutSchema(StrictSchema):
     customer_name = DomainString(_text("Customer name", 120))
     customer_contact = DomainString(v.normalize_customer_contact)
     notify_emails = DomainString(v.normalize_email_list)
-    assignees = RelatedIdList(RelatedId(Person, "assignable person", scope=assignable_clause), v.MAX_ASSIGNEES)
+    assignees = RelatedIdList(
+        RelatedId(Person, "assignable person", scope=assignable_clause, keep=_current_assignees), v.MAX_ASSIGNEES
+    )
     status = fields.String(validate=validate.OneOf(STATUSES))
     resolution_notes = fields.String(load_only=True)
     reopen_reason = fields.String(load_only=True, metadata={

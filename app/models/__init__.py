@@ -1,8 +1,10 @@
 """SQLAlchemy models. They import nothing from the application above them."""
 from .notification import (
     ASSIGNED,
+    COMMENTED,
     CREATED,
     FAILED,
+    MENTIONED,
     NOTIFICATION_STATES,
     PENDING,
     RESOLVED,
@@ -12,6 +14,18 @@ from .notification import (
     Notification,
 )
 from .audit import AuditEvent
+from .digest import DigestSent
+from .attachment import Attachment, AttachmentChunk, AttachmentThumbnail
+from .inbound import (
+    ACCEPTED,
+    DISCARDED,
+    HELD,
+    IGNORED,
+    POSTED,
+    QUARANTINED,
+    InboundMessage,
+    QuarantinedMessage,
+)
 from .login_session import LoginSession
 from .report import ReportSnapshot
 from .saved_view import SavedView
@@ -47,13 +61,28 @@ from .ticket import (
     Ticket,
     TicketEvent,
     ticket_assignee,
+    ticket_follower,
     utcnow,
 )
 
 __all__ = [
     "ReportSnapshot",
+    "ACCEPTED",
+    "DISCARDED",
+    "HELD",
+    "IGNORED",
+    "InboundMessage",
+    "POSTED",
+    "QUARANTINED",
+    "QuarantinedMessage",
     "ASSIGNED",
+    "Attachment",
+    "AttachmentChunk",
+    "AttachmentThumbnail",
+    "COMMENTED",
+    "MENTIONED",
     "AuditEvent",
+    "DigestSent",
     "CREATED",
     "FAILED",
     "NOTIFICATION_STATES",
@@ -97,5 +126,6 @@ __all__ = [
     "TicketEvent",
     "person_team",
     "ticket_assignee",
+    "ticket_follower",
     "utcnow",
 ]

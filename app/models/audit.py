@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import relationship
 
 from .ticket import utcnow
 
@@ -17,6 +18,8 @@ class AuditEvent(Model):
     kind = Column(String(40), nullable=False)  # e.g. login, login_failed, person_changed, export
     # Who did it; NULL when nobody was logged in (a failed login) or the person was deleted.
     actor_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
+    # (read-only: the screen's person filter and column; the database clears it on deletion)
+    actor = relationship("Person", viewonly=True, lazy="joined")
     # The actor's email at the time, or the email tried on a failed login.
     email = Column(String(320), nullable=True)
     address = Column(String(64), nullable=True)  # client address, proxy-aware (ProxyFix)

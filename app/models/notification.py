@@ -10,7 +10,9 @@ from .ticket import Ticket, utcnow
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 NOTIFICATION_STATES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 CREATED, RESOLVED, ASSIGNED = "created", "resolved", "assigned"
-NOTIFICATION_EVENTS = (CREATED, RESOLVED, ASSIGNED)
+# A new comment, to one follower or assignee; to a person it mentions (one email either way).
+COMMENTED, MENTIONED = "comment", "mention"
+NOTIFICATION_EVENTS = (CREATED, RESOLVED, ASSIGNED, COMMENTED, MENTIONED)
 
 
 class Notification(Model):
@@ -23,6 +25,11 @@ class Notification(Model):
         # The sender's claim query: due pending rows, and expired leases.
         Index("ix_notification_due", "state", "next_attempt_at"),
         Index("ix_notification_ticket_id", "ticket_id"),
+        # The admins' banner: the oldest email still failing (app/notifications/health.py).
+        Index("ix_notification_state_created", "state", "created_at"),
+        # A reply by email finds its ticket by the Message-IDs it answers (app/inbound/match.py).
+        Index("ix_notification_message_id", "message_id"),
+        Index("ix_notification_in_reply_to", "in_reply_to"),
     )
 
     id = Column(Integer, primary_key=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, true
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, func, true
 from sqlalchemy.orm import relationship
 
 person_team = Table(
@@ -39,6 +39,8 @@ class Person(User):
     # on tickets they are assigned to or follow, and the weekly digest (founders and Leads).
     comment_emails = Column(Boolean, nullable=False, default=True, server_default=true())
     digest_emails = Column(Boolean, nullable=False, default=True, server_default=true())
+    # The language chosen on the profile (a LANGUAGES key), applied at sign-in; None: the default.
+    language = Column(String(8), nullable=True)
     teams = relationship(
         Team, secondary=person_team, back_populates="members", order_by=Team.name
     )
@@ -62,6 +64,8 @@ class Founder(Model):
     name = Column(String(120), nullable=False)
     email = Column(String(320), unique=True, nullable=False)
     active = Column(Boolean, nullable=False, default=True)
+    # One founder per address whatever its case (the column's own constraint is case-sensitive).
+    __table_args__ = (Index("uq_founder_email_lower", func.lower(email), unique=True),)
 
     def __repr__(self) -> str:
         return self.name

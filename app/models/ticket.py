@@ -51,6 +51,19 @@ ticket_assignee = Table(
 )
 
 
+# People who follow a ticket (besides its assignees) get an email for each new comment. Anyone
+# who may see the ticket may follow it; the rule is asked again whenever an email is written.
+ticket_follower = Table(
+    "ticket_follower",
+    Model.metadata,
+    Column("ticket_id", Integer, ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+    # (user_id, ticket_id): what a person follows, and the removal of a person's rows.
+    Index("ix_ticket_follower_user_ticket", "user_id", "ticket_id"),
+)
+
+
 class Ticket(Model):
     __tablename__ = "ticket"
     __table_args__ = (
@@ -96,6 +109,11 @@ class Ticket(Model):
     notify_emails = Column(Text, nullable=True)
     assignees = relationship(
         Person, secondary=ticket_assignee, lazy="selectin", order_by=Person.first_name
+    )
+    # Read by the ticket page only (one statement); the comment emails ask the database directly.
+    followers = relationship(
+        Person, secondary=ticket_follower, lazy="select", order_by=(Person.first_name, Person.last_name),
+        passive_deletes=True,
     )
     created_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
     created_by = relationship(Person, foreign_keys=[created_by_id], lazy="joined")
@@ -165,6 +183,8 @@ class Comment(Model):
     author_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
     author = relationship(Person, lazy="joined")
     body = Column(Text, nullable=False)
+    # A comment that came by email: the message's whole text (quotes, signature), behind a toggle.
+    original_text = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     def __repr__(self) -> str:

@@ -58,8 +58,23 @@ def bound_gettext() -> dict:
     return {"gettext": _make_new_gettext(translations.ugettext), "ngettext": _make_new_ngettext(translations.ungettext)}
 
 
+def attachment_link(attachment_id: int) -> str:
+    return f"{current_app.config['BASE_URL']}/attachments/{attachment_id}/download"
+
+
+def new_files(ticket: Ticket) -> list[dict]:
+    """The files added to the ticket in the change this email is about: name, size and link
+    (never the content; the link asks for a login and the ticket's visibility)."""
+    from ..attachments.service import new_attachments
+    from ..views.ticket_page import file_size
+
+    return [{"name": fold_control_chars(a.name), "size": file_size(a.size), "link": attachment_link(a.id)}
+            for a in new_attachments(ticket) if a.id is not None]
+
+
 def render(ticket: Ticket, event: str, template: str = "", flag: str = "", **context) -> RenderedMessage:
     """`template` (default: the event's own) names email/ticket_<template>.txt and .html."""
+    context.setdefault("new_files", new_files(ticket))
     context = dict(ticket=ticket, event=event, link=ticket_link(ticket.id), **context)
     root = thread_id(ticket)
     first = event == "created"

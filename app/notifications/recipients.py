@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Protocol
 
 from ..tickets.validation import split_email_list
 
@@ -63,6 +63,30 @@ def for_ladder_step(
         return Recipients(to=unique(to, assignees))
     to = unique(founders) or unique(fallback)
     return Recipients(to=to, cc=_without(unique(leads), to))
+
+
+class Reader(Protocol):
+    id: int
+    email: str
+    active: bool
+    comment_emails: bool
+
+
+def for_comment(
+    author_id: int, mentioned: Iterable[Reader], assignees: Iterable[Reader], followers: Iterable[Reader]
+) -> list[tuple[Reader, bool]]:
+    """Who gets the email of a new comment, one entry per person with whether they were
+    mentioned (the email says so). Callers pass only people who may see the ticket. Never the
+    author; never a deactivated person or one without an address; assignees and followers only
+    when their comment emails are on; a mention always (it is addressed to them)."""
+    chosen: dict[int, tuple[Reader, bool]] = {}
+    for group, is_mention in ((mentioned, True), (assignees, False), (followers, False)):
+        for person in group:
+            if person.id == author_id or person.id in chosen or not person.active or not person.email:
+                continue
+            if is_mention or person.comment_emails:
+                chosen[person.id] = (person, is_mention)
+    return list(chosen.values())
 
 
 def team_env_key(team_name: str) -> str:

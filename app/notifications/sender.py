@@ -13,9 +13,13 @@ from flask import current_app
 from flask_mail import Connection, Mail, Message
 
 from ..extensions import db
-from ..models import FAILED, PENDING, SENT, SKIPPED, Notification, utcnow
+from sqlalchemy import func, select
+
+from ..inbound import tokens
+from ..inbound.parse import REPLY_MARKER
+from ..models import FAILED, PENDING, SENT, SKIPPED, Notification, Person, utcnow
 from ..tickets.validation import fold_control_chars, split_email_list
-from . import outbox
+from . import outbox, recipients
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +60,40 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, config["OUTBOX_BACKOFF_MAX_SECONDS"]))
 
 
-def _message(row: Notification) -> Message:
+def reply_to_for(row: Notification) -> str:
+    """With an inbound mailbox: its address, with the person's token for this ticket when the
+    email goes to exactly one person (a shared recipient must not see someone's token)."""
+    if not tokens.mailbox_address():
+        return ""
+    addresses = recipients.unique(split_email_list(row.to_addrs), split_email_list(row.cc_addrs))
+    person = None
+    if len(addresses) == 1 and row.ticket_id is not None:
+        person = db.session.scalars(
+            select(Person).where(func.lower(Person.email) == addresses[0].lower(), Person.active.is_(True))
+        ).first()
+    return tokens.reply_address(person.id if person else None, row.ticket_id if person else None)
+
+
+def _with_marker(text: str, html: str) -> tuple[str, str]:
+    """A reply is cut at this line (app/inbound/parse.py): what is quoted from here is ours."""
+    marker = REPLY_MARKER
+    return (f"{marker}\n\n{text}",
+            f'<p style="color:#888;font-size:12px">{marker}</p>\n{html}')
+
+
+def _message(row: Notification, reply_to: str = "") -> Message:
     headers = {}
     if row.in_reply_to:
         headers = {"In-Reply-To": row.in_reply_to, "References": row.in_reply_to}
+    text, html = (row.body_text, row.body_html) if not reply_to else _with_marker(row.body_text, row.body_html)
     message = Message(
         subject=fold_control_chars(row.subject),  # a row queued before the one-line rule
         recipients=split_email_list(row.to_addrs),
         cc=split_email_list(row.cc_addrs),
-        body=row.body_text,
-        html=row.body_html,
+        body=text,
+        html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        reply_to=reply_to or None,
         extra_headers=headers,
     )
     message.msgId = row.message_id
@@ -83,6 +110,14 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
+def _not_kept(row: Notification) -> dict:
+    """A sent password reset email's body is not kept: the outbox screen must not hand an admin
+    a live reset link (app/password_reset.py)."""
+    if row.event == "password_reset":
+        return {"body_text": "(not kept: a password reset link)", "body_html": "(not kept: a password reset link)"}
+    return {}
+
+
 def deliver_one(notification_id: int, worker: str) -> str | None:
     """Send one claimed row and record the outcome; returns the new state (None: no longer ours)."""
     session = db.session
@@ -93,6 +128,7 @@ def deliver_one(notification_id: int, worker: str) -> str | None:
         log.info("Notification %s: lease lost to another sender, not sending", notification_id)
         return None
     row = session.get(Notification, notification_id)
+    reply_to = reply_to_for(row)
     session.expunge(row)
     session.commit()  # no transaction stays open while talking SMTP
     attempts = row.attempts  # renew() counted this attempt before it starts
@@ -106,11 +142,12 @@ def deliver_one(notification_id: int, worker: str) -> str | None:
         # the configuration it runs with.
         state = Mail().init_mail(config, testing=False)
         with _TimeoutConnection(state) as connection:
-            _message(row).send(connection)
+            _message(row, reply_to).send(connection)
             accepted = True
             # Recorded as soon as the server accepted the DATA, before QUIT: a sender stopped
             # or killed during QUIT leaves no accepted email to be sent a second time.
-            outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None)
+            outbox.finish(session, row.id, worker, state=SENT, attempts=attempts, sent_at=utcnow(), last_error=None,
+                          **_not_kept(row))
             return SENT
     except Exception as exc:  # every failure is retried, then recorded; never raised
         if accepted:  # sent, but the database did not take the record: the lease will expire

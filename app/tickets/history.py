@@ -44,8 +44,8 @@ def _before_flush(session: Session, flush_context, instances) -> None:
             _record(session, obj, actor or obj.created_by, "created", None, obj.status)
             if obj.assignees:
                 _record(session, obj, actor or obj.created_by, "assignees", "", _names(obj.assignees))
-        elif isinstance(obj, Comment) and actor is not None:
-            obj.author = actor
+        elif isinstance(obj, Comment) and actor is not None and not getattr(obj, "by_email", False):
+            obj.author = actor  # (a reply by email, even one an admin accepts, is its sender's)
     for obj in list(session.dirty):
         if not isinstance(obj, Ticket) or not session.is_modified(obj):
             continue

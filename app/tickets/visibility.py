@@ -5,8 +5,10 @@ from typing import Any, Optional
 
 from flask import current_app, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import CompoundSelect, false, or_, select, true, union_all
+from sqlalchemy import CompoundSelect, and_, false, or_, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement, False_, True_
+
+from flask_appbuilder.security.sqla.models import Role
 
 from ..models import Comment, Person, Ticket, person_team, ticket_assignee
 
@@ -61,6 +63,24 @@ def visible_tickets_clause(user: Optional[Person]) -> ColumnElement[bool]:
     return or_(Ticket.team_id.in_(teams), personal)
 
 
+def viewers_clause(ticket: Ticket) -> ColumnElement[bool]:
+    """The same rule read the other way, on Person: who may see `ticket` (active admins; its
+    creator and assignees; the leads of its team). The mention picker offers only them, and
+    comment emails go only to them; tests check it agrees with visible_tickets_clause."""
+    has_role = lambda name: Person.roles.any(Role.name == name)  # noqa: E731
+    assigned = select(ticket_assignee.c.user_id).where(ticket_assignee.c.ticket_id == ticket.id)
+    team_members = select(person_team.c.user_id).where(person_team.c.team_id == ticket.team_id)
+    return and_(
+        Person.active.is_(True),
+        or_(
+            has_role(current_app.config["AUTH_ROLE_ADMIN"]),
+            Person.id == ticket.created_by_id,
+            Person.id.in_(assigned),
+            and_(has_role(LEAD_ROLE), Person.id.in_(team_members)),
+        ),
+    )
+
+
 def sees_own_tickets_only(user: Optional[Person]) -> bool:
     """Whether the rule gives `user` only the tickets they created or are assigned to (neither
     admin nor lead): some thousands at most, which a list may count in full at no extra cost."""
@@ -112,13 +132,14 @@ def still_visible_after_change(ticket: Ticket, user: Optional[Person]) -> bool:
     return session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, visible_tickets_clause(user))) is not None
 
 
-def get_visible_ticket(ticket_id: Any, user: Optional[Person]) -> Optional[Ticket]:
-    """The ticket if `user` may see it, else None (callers answer 404)."""
+def get_visible_ticket(ticket_id: Any, user: Optional[Person], *options: Any) -> Optional[Ticket]:
+    """The ticket if `user` may see it, else None (callers answer 404); `options`: loader
+    options for the one statement (the ticket page joins its followers)."""
     try:
         pk = int(ticket_id)
     except (TypeError, ValueError):
         return None
     session = current_app.appbuilder.session
     return session.scalars(
-        select(Ticket).where(Ticket.id == pk, visible_tickets_clause(user))
-    ).first()
+        select(Ticket).where(Ticket.id == pk, visible_tickets_clause(user)).options(*options)
+    ).unique().first()

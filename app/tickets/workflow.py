@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Optional
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import object_session
 
 from ..models import STATUS_RESOLVED, STATUSES, Comment, Person, Ticket, utcnow
+from .mentions import check_mentions
 from .validation import InvalidValue, normalize_text
 
 MAX_NOTES = 5000
@@ -52,6 +54,8 @@ def change_status(
             reason = normalize_text(
                 reopen_reason, label=_("Reason for reopening"), required=True, max_length=MAX_REASON, multiline=True
             )
+            # The reason becomes a comment: its mentions follow the comments' rule.
+            check_mentions(object_session(ticket), ticket, reason)
         except InvalidValue as exc:
             raise WorkflowError("reopen_reason", str(exc)) from exc
         # The author is set from the actor here (the flush hook also stamps the logged-in person).

@@ -1,20 +1,27 @@
 """Every view is registered here, in one place."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
 from ..tickets.queues import QUEUES
 from .admin import FounderModelView, TeamModelView
+from .attachments import AttachmentView
+from .audit import AuditEventView
 from .comments import CommentModelView
 from .dashboard import DashboardView
-from .notifications import NotificationModelView
+from .notifications import NotificationModelView, outbox_banner
+from .password_reset import ForgotPasswordView
+from .quarantine import QuarantineView
 from .saved_views import SavedViewView
 from .sla import CalendarView, CalendarWindowView, HolidayView, SlaPolicyView
 from .tickets import TicketModelView
 
 
 def register_views(appbuilder: AppBuilder) -> None:
+    # Every page's admin banner while emails are failing (templates/appbuilder/flash.html).
+    current_app.jinja_env.globals["outbox_banner"] = outbox_banner
     # The home page after login (HomeView redirects there); the Tickets menu follows it.
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-tachometer")
     appbuilder.add_view(
@@ -34,6 +41,7 @@ def register_views(appbuilder: AppBuilder) -> None:
         "Team Members", label=_l("Team Members"), href="/users/list/", icon="fa-users",
         category="Admin", category_label=_l("Admin"), category_icon="fa-wrench",
     )
+    appbuilder.add_link("Roles", label=_l("Roles"), href="/roles/list/", icon="fa-id-badge", category="Admin")
     appbuilder.add_view(TeamModelView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="Admin")
     appbuilder.add_view(FounderModelView, "Founders", label=_l("Founders"), icon="fa-star", category="Admin")
     appbuilder.add_view(SlaPolicyView, "SLA policies", label=_l("SLA policies"), icon="fa-hourglass-half",
@@ -44,4 +52,22 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view(
         NotificationModelView, "Notifications", label=_l("Notifications"), icon="fa-envelope", category="Admin",
     )
+    appbuilder.add_view(AuditEventView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Admin")
+    appbuilder.add_view(
+        QuarantineView, "Quarantined emails", label=_l("Quarantined emails"), icon="fa-shield", category="Admin",
+    )
+    appbuilder.add_view_no_menu(AttachmentView)  # files are reached from their ticket's page
     appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
+    forgot = appbuilder.add_view_no_menu(ForgotPasswordView)
+    # Asking for reset emails: a budget per client address (in RATELIMIT_STORAGE_URI, shared
+    # by every worker and instance when it is Redis), like the login's.
+    appbuilder.sm.limiter.limit(current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"],
+                                scope="password-reset")(forgot.blueprint)
+    _advanced_last(appbuilder)
+
+
+def _advanced_last(appbuilder: AppBuilder) -> None:
+    """FAB's security screens (the "Advanced" menu) after the app's own menus."""
+    menu = appbuilder.menu.menu
+    advanced = [item for item in menu if item.name == appbuilder.sm.ADVANCED_MENU]
+    menu[:] = [item for item in menu if item not in advanced] + advanced

@@ -52,6 +52,8 @@ class CalendarWindowView(RowScopedActionsMixin, ModelView):
     list_title = _l("Working hours")
     add_title = _l("Add working hours")
     edit_title = show_title = _l("Working hours")
+    add_row_message, edit_row_message = _l("Working hours added."), _l("Working hours saved.")
+    delete_row_message = _l("Working hours deleted.")
     label_columns = {"calendar": _l("Calendar"), "weekday": _l("Weekday"), "start": _l("Start"), "end": _l("End")}
     list_columns = show_columns = ["calendar", "weekday", "start", "end"]
     add_columns = edit_columns = ["calendar", "weekday", "start", "end"]
@@ -99,6 +101,8 @@ class HolidayView(RowScopedActionsMixin, ModelView):
     list_title = _l("Holidays")
     add_title = _l("Add a holiday")
     edit_title = show_title = _l("Holiday")
+    add_row_message, edit_row_message = _l("Holiday added."), _l("Holiday saved.")
+    delete_row_message = _l("Holiday deleted.")
     label_columns = {"calendar": _l("Calendar"), "day": _l("Date"), "name": _l("Name")}
     list_columns = show_columns = add_columns = edit_columns = ["calendar", "day", "name"]
     base_order = ("day", "asc")
@@ -130,6 +134,8 @@ class CalendarView(RowScopedActionsMixin, ModelView):
     list_title = _l("Calendars")
     add_title = _l("Add a calendar")
     edit_title = show_title = _l("Calendar")
+    add_row_message, edit_row_message = _l("Calendar added."), _l("Calendar saved.")
+    delete_row_message = _l("Calendar deleted.")
     formatters_columns = {"around_the_clock": lambda value: _("Yes") if value else _("No")}
     label_columns = {
         "name": _l("Name"), "timezone": _l("Time zone"), "around_the_clock": _l("Around the clock"),
@@ -169,6 +175,8 @@ class SlaPolicyView(RowScopedActionsMixin, ModelView):
     list_title = _l("SLA policies")
     add_title = _l("Add an SLA policy")
     edit_title = show_title = _l("SLA policy")
+    add_row_message, edit_row_message = _l("SLA policy added."), _l("SLA policy saved.")
+    delete_row_message = _l("SLA policy deleted.")
     label_columns = {
         "team": _l("Team"), "priority": _l("Priority"), "first_response_minutes": _l("First response (working minutes)"),
         "resolution_minutes": _l("Resolution (working minutes)"), "calendar": _l("Calendar"),

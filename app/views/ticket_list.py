@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Optional
 from urllib.parse import urlencode
 
-from flask import redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext as _
@@ -24,6 +24,8 @@ from markupsafe import Markup
 from sqlalchemy import func, literal, select, union_all
 
 from ..models import PRIORITIES, STATUSES, Person, Team, Ticket, utcnow
+from ..reports import export as exports
+from ..reports.ticket_export import ticket_columns, ticket_rows
 from ..sla.display import display_time, due_badge, state_label
 from ..tickets.filters import AGE_BUCKETS, ME, MY_TEAMS, NONE, SLA_STATES, filter_problems, ticket_filters
 from ..tickets.ordering import SeverityOrder
@@ -79,6 +81,22 @@ class Row:
     age: str
     created: str
     updated: str
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The list's rows, unpaged: its filters (visibility included), search term and sort."""
+    filters: Filters
+    term: str
+    order_column: str
+    direction: str
+
+    def ids(self, datamodel):
+        """The matching ticket ids in the list's order (an ORM Query, every page)."""
+        return datamodel._apply_inner_all(
+            datamodel.session.query(datamodel.obj.id), self.filters, self.order_column, self.direction,
+            aliases_mapping={},
+        )
 
 
 @dataclass(frozen=True)
@@ -172,29 +190,36 @@ class TicketListMixin:
         self._filters._all_filters = domain
         self.search_filters = domain
 
-    @expose("/list/")
-    @has_access
-    def list(self):
-        args = list(request.args.items(multi=True))
+    def list_query(self) -> ListQuery:
+        """What the list shows, read from its query string: the visibility rule, the filters,
+        the search and the sort (the page aside). The list and its export both read it here."""
         view = type(self).__name__
         get_filter_args(self._filters)
         chosen = list(zip(self._base_filters.filters, self._base_filters.values))
         chosen += zip(self._filters.filters, self._filters.values)
         term = request.args.get("search", "").strip()
         if term:
-            # "ESC-2685" opens that ticket wherever one types it, whatever the list's filters.
-            number = quoted_ticket_number(term)
-            if number is not None and self.datamodel.get(number, self._base_filters) is not None:
-                return redirect(url_for(".show", pk=number))
             chosen.append((TicketSearchFilter("id", self.datamodel), term))
         order_column = request.args.get(f"_oc_{view}") or self.base_order[0]
         direction = request.args.get(f"_od_{view}") or (self.base_order[1] if order_column == self.base_order[0]
                                                          else FIRST_DIRECTION.get(order_column, "asc"))
+        return ListQuery(applied_filters(self.datamodel, chosen), term, order_column, direction)
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        args = list(request.args.items(multi=True))
+        view = type(self).__name__
+        shown = self.list_query()
+        term, order_column, direction = shown.term, shown.order_column, shown.direction
+        if term:
+            # "ESC-2685" opens that ticket wherever one types it, whatever the list's filters.
+            number = quoted_ticket_number(term)
+            if number is not None and self.datamodel.get(number, self._base_filters) is not None:
+                return redirect(url_for(".show", pk=number))
         page = int(request.args.get(f"page_{view}") or 0)
         page_size = int(request.args.get(f"psize_{view}") or self.page_size)
-        count, tickets = self.datamodel.query(
-            applied_filters(self.datamodel, chosen), order_column, direction, page=page, page_size=page_size,
-        )
+        count, tickets = self.datamodel.query(shown.filters, order_column, direction, page=page, page_size=page_size)
         if term and count == 1 and page == 0 and tickets:
             return redirect(url_for(".show", pk=tickets[0].id))
         self.update_redirect()
@@ -234,9 +259,33 @@ class TicketListMixin:
             can_edit=sm.has_access("can_edit", self.class_permission_name),
             can_bulk_edit=sm.has_access("can_bulk_edit", self.class_permission_name),
             can_change_team=sm.has_access("can_bulk_team", self.class_permission_name),
+            exports=self._export_links(args, view) if sm.has_access("can_export", self.class_permission_name) else [],
             people_endpoint=url_for(".people"),
             view_name=view,
         )
+
+    @expose("/export")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        """The list as it is shown (filters, search, sort, queue or saved view: the list's own
+        query string), every page, as ?format=csv or xlsx. Over EXPORT_MAX_ROWS, or an unknown
+        format, nothing is sent: back to the list with the reason."""
+        fmt = request.args.get("format", "")
+        back = _url_of_list([(k, v) for k, v in request.args.items(multi=True) if k != "format"])
+        if fmt not in exports.FORMATS:
+            flash(_("Export format: choose CSV or Excel (format=csv or format=xlsx)."), "danger")
+            return redirect(back)
+        session = self.datamodel.session
+        ids = self.list_query().ids(self.datamodel)
+        try:
+            rows = exports.count_rows(session, ids, current_app.config["EXPORT_MAX_ROWS"])
+        except exports.TooManyRows as refused:
+            flash(too_many_message(refused), "danger")
+            return redirect(back)
+        filters = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "format"])
+        exports.record_export(session, "ticket", fmt, filters, rows)
+        return exports.response(fmt, "tickets", ticket_columns(), ticket_rows(session, ids), sheet=_("Tickets"))
 
     # --- pieces of the page ------------------------------------------------------------
     @staticmethod
@@ -265,6 +314,14 @@ class TicketListMixin:
             )
             for ticket in tickets
         ]
+
+    @staticmethod
+    def _export_links(args, view: str) -> list[tuple[str, str, str]]:
+        """(format, label, URL) of the export buttons: the list's arguments, pages aside."""
+        kept = [(k, v) for k, v in args if not k.startswith(("page_", "psize_"))]
+        path = url_for(".export")
+        return [(fmt, label, f"{path}?{urlencode(kept + [('format', fmt)])}")
+                for fmt, label in (("csv", _("CSV")), ("xlsx", _("Excel")))]
 
     @staticmethod
     def _pages(count: int, page: int, page_size: int, args, view: str) -> dict:
@@ -363,6 +420,17 @@ def _replace(args, key: str, value: str, view: str) -> list[tuple[str, str]]:
     """The arguments with `key` set to `value` (a new page size starts at the first page)."""
     drop = {key, f"page_{view}"} if key.startswith("psize_") else {key}
     return [(k, v) for k, v in args if k not in drop] + [(key, value)]
+
+
+def too_many_message(refused) -> str:
+    return _("This list has %(count)s tickets; an export holds at most %(cap)s. Nothing was exported: "
+             "narrow the list with filters (team, status, dates) or a search, then export again.",
+             count=f"{refused.count:,}", cap=f"{refused.cap:,}")
+
+
+def _url_of_list(args) -> str:
+    path = url_for(".list")
+    return f"{path}?{urlencode(args)}" if args else path
 
 
 def _url(args) -> str:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections import defaultdict
 from typing import Iterable
 
 from flask_babel import gettext as _
 
-from ..models import STATUS_RESOLVED, TicketEvent
+from ..models import STATUS_RESOLVED, Ticket, TicketEvent
 from ..sla.display import display_time
+from ..tickets.visibility import current_person, is_admin
 
 
 @dataclass
@@ -23,7 +25,7 @@ class HistoryRow:
 def _field_name(field: str) -> str:
     return {
         "created": _("Created"), "status": _("Status"), "assignees": _("Assignees"), "team": _("Team"),
-        "resolution_notes": _("Resolution notes"), "sla": _("Escalation"),
+        "resolution_notes": _("Resolution notes"), "sla": _("Escalation"), "attachment": _("File"),
     }.get(field, field)
 
 
@@ -56,3 +58,24 @@ def history_rows(events: Iterable[TicketEvent]) -> list[HistoryRow]:
                      when=display_time(resolved_at))
         rows.append(HistoryRow(display_time(event.created_at), who, _field_name(event.field), old, new, note))
     return rows
+
+
+def file_size(size: int) -> str:
+    """Bytes as people read them: 820 B, 14 KB, 2.4 MB."""
+    if size < 1024:
+        return _("%(n)s B", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s KB", n=round(size / 1024))
+    return _("%(n)s MB", n=f"{size / (1024 * 1024):.1f}")
+
+
+def attachment_context(ticket: Ticket) -> dict:
+    """The ticket's files for its page: all of them (one query, uploaders joined), each comment's
+    among them, and whether the reader may delete them (admins)."""
+    files = list(ticket.attachments)
+    by_comment = defaultdict(list)
+    for attachment in files:
+        if attachment.comment_id is not None:
+            by_comment[attachment.comment_id].append(attachment)
+    return {"attachments": files, "files_by_comment": by_comment, "can_delete_files": is_admin(current_person()),
+            "file_size": file_size}

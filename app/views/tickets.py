@@ -11,6 +11,7 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired
@@ -30,15 +31,26 @@ from ..sla.display import due_badge, state_label
 from ..sla.summary import sla_summary
 from ..tickets import validation as v
 from ..tickets.duplicates import booking_id_or_none, open_duplicates
+from ..tickets.followers import follow, unfollow
+from ..tickets.mentions import check_mentions, mention_candidates
 from ..tickets.people import default_team, find_staff, person_label
-from ..tickets.visibility import TicketVisibilityFilter, current_person, may_delete, still_visible_after_change
+from ..tickets.visibility import (
+    TicketVisibilityFilter,
+    current_person,
+    get_visible_ticket,
+    may_delete,
+    still_visible_after_change,
+)
 from ..tickets.workflow import change_status
 from ..tickets.queues import QUEUES
+from ..attachments.errors import AttachmentRefused
+from ..attachments.service import add_attachments
+from .attachment_fields import AttachmentsField
 from .base import KeepTypedOnRefusalMixin, RowScopedActionsMixin, format_local
 from .bulk import BulkActionsMixin
 from .fields import AssigneeField
 from .ticket_list import TicketInterface, TicketListMixin
-from .ticket_page import history_rows
+from .ticket_page import attachment_context, history_rows
 
 MAX_COMMENT = 5000
 
@@ -90,7 +102,7 @@ def check_version(ticket: Ticket, expected) -> None:
 class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActionsMixin, BulkActionsMixin, ModelView):
     route_base = "/tickets"
     datamodel = TicketInterface(Ticket)
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete", "can_export"]
     base_filters = [["id", TicketVisibilityFilter, lambda: None]]
     base_order = ("updated_at", "desc")
     page_size = 25
@@ -116,6 +128,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
         "customer_name": _l("Customer name"),
         "customer_contact": _l("Customer contact"),
         "notify_emails": _l("Notify emails"),
+        "new_files": _l("Files"),
         "assignees": _l("Assignees"),
         "created_by": _l("Created by"),
         "created_at": _l("Created"),
@@ -156,7 +169,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     }
     add_columns = [
         "subject", "booking_id", "team", "priority", "customer_name", "customer_contact",
-        "description", "assignees", "notify_emails",
+        "description", "assignees", "notify_emails", "new_files",
     ]
     edit_columns = add_columns + ["move_out_of_sight", "expected_version"]
     show_fieldsets = [
@@ -186,6 +199,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     add_form_extra_fields = {
         "priority": _priority,
         "assignees": _assignees,
+        "new_files": AttachmentsField(_l("Files")),
         # Teams by name, and a blank to choose from for someone who has no team of their own
         # (else the first team would be saved unnoticed); the creator's team is preselected.
         "team": QuerySelectField(
@@ -196,6 +210,7 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     edit_form_extra_fields = {
         "priority": _priority,
         "assignees": _assignees,
+        "new_files": AttachmentsField(_l("Add files")),
         "expected_version": HiddenField(),
         "move_out_of_sight": BooleanField(
             _l("Move it out of my sight"),
@@ -224,6 +239,19 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             assignable=request.args.get("assignable") in ("1", "true"),
         )
         return jsonify([{"id": person.id, "text": person_label(person)} for person in found])
+
+    @expose("/mentions/<pk>")
+    @has_access
+    @permission_name("show")
+    def mentions(self, pk):
+        """The comment form's @ picker: people who may see this ticket matching ?q= (name or
+        email), with what choosing one inserts. A ticket one may not see is 404."""
+        ticket = self._visible_or_404(pk)
+        found = mention_candidates(self.datamodel.session, ticket, request.args.get("q", ""))
+        return jsonify([
+            {"id": person.id, "name": person.full_name, "email": person.email, "insert": f"@{person.email}"}
+            for person in found
+        ])
 
     # --- add / edit ---------------------------------------------------------------
     @expose("/duplicates/")
@@ -256,12 +284,29 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     def prefill_form(self, form, pk) -> None:
         form.expected_version.data = self.datamodel.get(pk).version
 
+    @staticmethod
+    def _attach_new_files(item: Ticket) -> None:
+        """The files of the form (checked at validation), in the save's own transaction."""
+        uploads = getattr(item, "new_uploads", None)
+        if uploads:
+            add_attachments(item, current_person(), uploads)
+
+    def pre_add(self, item: Ticket) -> None:
+        if getattr(item, "new_uploads", None):
+            self.datamodel.session.add(item)
+            try:
+                self._attach_new_files(item)
+            except AttachmentRefused:
+                self.datamodel.session.rollback()
+                raise
+
     def pre_update(self, item: Ticket) -> None:
         check_version(item, getattr(item, "expected_version", None))
         # Write now: a save racing ours since the check fails here with the
         # conflict message (FAB would only say "Database Error" at commit).
         session = self.datamodel.session
         try:
+            self._attach_new_files(item)
             visible = still_visible_after_change(item, current_person())
         except StaleDataError as exc:
             session.rollback()
@@ -299,7 +344,12 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
 
     # --- detail -------------------------------------------------------------------
     def _visible_or_404(self, pk) -> Ticket:
-        ticket = self.datamodel.get(pk, self._base_filters)
+        """The ticket through the visibility rule, its files' metadata joined to the same query
+        (the page lists them; their content is in other tables, never read here)."""
+        filters = self._base_filters.copy()
+        filters.add_filter(self.datamodel.get_pk_name(), self.datamodel.FilterEqual, pk)
+        query = self.datamodel.session.query(Ticket).options(joinedload(Ticket.attachments))
+        ticket = self.datamodel.apply_all(query, filters).one_or_none()
         if ticket is None:
             abort(404)
         return ticket
@@ -313,9 +363,12 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
             title=f"ESC-{ticket.id} · {ticket.subject}",
             ticket=ticket,
             comments=ticket.comments,
+            **attachment_context(ticket),
             history=history_rows(ticket.events),
             next_statuses=self._next_statuses(ticket.status),
             sla=sla_summary(self.datamodel.session, ticket),
+            followers=ticket.followers,
+            me=current_person(),
             can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
             typed=typed or {},
             open_form=open_form,
@@ -325,7 +378,10 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        ticket = self._visible_or_404(pk)
+        # The followers come joined to the ticket's own statement (the page's query budget).
+        ticket = get_visible_ticket(pk, current_person(), joinedload(Ticket.followers))
+        if ticket is None:
+            abort(404)
         self.update_redirect()
         return self._ticket_page(ticket)
 
@@ -372,19 +428,46 @@ class TicketModelView(KeepTypedOnRefusalMixin, TicketListMixin, RowScopedActions
     @has_access
     @permission_name("edit")
     def comment(self, pk):
-        """A comment; refused (empty, too long, a write racing ours), the page comes back with the
-        typed text in the form and the message."""
+        """A comment, with files or not; refused (empty, too long, a file refused, a write racing
+        ours), the page comes back with the typed text in the form and the message."""
         ticket = self._visible_or_404(pk)
         session = self.datamodel.session
         typed = request.form.get("body")
+        files = [item for item in request.files.getlist("files") if item.filename]
         try:
-            body = v.normalize_text(typed, label=_("Comment"), required=True, max_length=MAX_COMMENT, multiline=True)
-            session.add(Comment(ticket=ticket, author=current_person(), body=body))
+            # Files alone make a comment too (a photo of a voucher needs no words).
+            body = v.normalize_text(typed, label=_("Comment"), required=not files, max_length=MAX_COMMENT,
+                                    multiline=True)
+            check_mentions(session, ticket, body)
+            comment = Comment(ticket=ticket, author=current_person(), body=body)
+            session.add(comment)
+            if files:
+                add_attachments(ticket, current_person(), [(item.filename, item) for item in files], comment=comment)
             session.commit()
-        except (v.InvalidValue, StaleDataError) as exc:
+        except (v.InvalidValue, AttachmentRefused, StaleDataError) as exc:
             session.rollback()
             conflict = isinstance(exc, StaleDataError)
             flash(str(TYPED_CONFLICT_MESSAGE if conflict else exc), "danger")
             return self._ticket_page(self._visible_or_404(pk), typed={"comment": typed}, status=409 if conflict else 422)
         flash(_("Comment added."), "success")
         return redirect(url_for(".show", pk=pk) + "#comments")
+
+    @expose("/follow/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("show")
+    def follow(self, pk):
+        """Follow (`follow=1`) or stop following (`follow=0`) a ticket one may see: whoever may
+        read the ticket may ask for its comment emails."""
+        ticket = self._visible_or_404(pk)
+        person = current_person()
+        if request.form.get("follow") == "0":
+            unfollow(self.datamodel.session, ticket, person)
+            message = _("You no longer follow this ticket.")
+        else:
+            follow(self.datamodel.session, ticket, person)
+            message = _("You follow this ticket: you get an email for each new comment by someone else.")
+            if not person.comment_emails:
+                message += " " + _("Comment emails are turned off in your profile, so none will come until you turn them on.")
+        self.datamodel.session.commit()
+        flash(message, "success")
+        return redirect(url_for(".show", pk=pk) + "#followers")

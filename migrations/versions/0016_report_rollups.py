@@ -5,13 +5,13 @@ the worker every REPORT_SNAPSHOT_SECONDS; an admin's dashboard reads it instead 
 the whole ticket table on each request (app/reports/snapshots.py).
 
 Revision ID: 0016_report_rollups
-Revises: 0012_audit_and_settings
+Revises: 0014_inbound_mail
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_report_rollups"
-down_revision = "0012_audit_and_settings"
+down_revision = "0014_inbound_mail"
 branch_labels = None
 depends_on = None
 
