@@ -48,6 +48,8 @@ BENCH_LOAD_SECONDS ?= 12
 BENCH_SLA_SIZES ?= postgresql:1000000
 # The bulk bench (one request changing 25 selected rows) on the same 1M database.
 BENCH_BULK_SIZES ?= postgresql:1000000
+# The dashboard bench (agent, lead, admin) on a copy of the same 1M database (made once).
+BENCH_DASHBOARD_SIZES ?= postgresql:1000000
 # The export bench (100,000 rows to CSV and Excel, memory and first bytes) on the same 1M database.
 BENCH_EXPORT_SIZES ?= postgresql:1000000
 # The attachments bench (a 10 MB file through gunicorn: upload, download, worker memory) makes
@@ -65,6 +67,7 @@ bench: install-dev
 	$(PY) -m bench.load --sizes $(BENCH_SIZES) --duration $(BENCH_LOAD_SECONDS) --max-seconds 300 --report docs/PERFORMANCE.md
 	$(PY) -m bench.sla --sizes $(BENCH_SLA_SIZES) --report docs/PERFORMANCE.md
 	$(PY) -m bench.bulk --sizes $(BENCH_BULK_SIZES) --report docs/PERFORMANCE.md
+	$(PY) -m bench.dashboard --sizes $(BENCH_DASHBOARD_SIZES) --report docs/PERFORMANCE.md
 	$(PY) -m bench.export --sizes $(BENCH_EXPORT_SIZES) --report docs/PERFORMANCE.md
 	$(PY) -m bench.attachments --report docs/PERFORMANCE.md
 

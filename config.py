@@ -133,6 +133,10 @@ DISPLAY_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE") or "Asia/Kolkata"
 # escalation steps that have come due.
 SLA_POLL_SECONDS = float(os.environ.get("SLA_POLL_SECONDS") or 30)
 
+# --- Dashboard ---------------------------------------------------------------------------
+# How often the scheduler recomputes the admin's figures over every ticket (app/reports/
+# snapshots.py); an admin's dashboard reads them while younger than twice this. 0: always live.
+REPORT_SNAPSHOT_SECONDS = float(os.environ.get("REPORT_SNAPSHOT_SECONDS") or 300)
 # --- Audit log ---------------------------------------------------------------------
 # Events older than this many days are deleted by the scheduler (in batches).
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS") or 400)

@@ -5,7 +5,8 @@ or calendar changed), takes the SLA ladder's due steps, queues the weekly digest
 due (Monday 09:00, app/reports/digest.py) and reads the inbound mailbox (replies become
 comments, every IMAP_POLL_SECONDS, when IMAP_HOST is set), then waits. Once an hour it also
 prunes audit events past AUDIT_RETENTION_DAYS (in batches; several workers pruning at once
-delete nothing twice).
+delete nothing twice). A thread of its own recomputes the dashboard's snapshots every
+REPORT_SNAPSHOT_SECONDS (app/reports/snapshots.py).
 `flask worker run` is the production process (render.yaml's worker); `make run` starts the
 same loop in a background thread. Several may run at once: the outbox's leases and the
 ladder's claims and unique steps, and the digest's unique (recipient, week) rows, keep each
@@ -75,6 +76,28 @@ def read_mailbox(stop: threading.Event | None = None) -> None:
         log.info("Inbound mailbox: %s", ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
 
 
+def refresh_reports(app: Flask) -> None:
+    """The dashboard's figures over every ticket, all teams and each team (app/reports/snapshots.py)."""
+    from .reports import snapshots
+
+    with app.app_context():
+        try:
+            started = time.monotonic()
+            written = snapshots.refresh(db.session)
+            log.info("Dashboard snapshots: %s recomputed in %.1fs", written, time.monotonic() - started)
+        finally:
+            db.session.remove()
+
+
+def _reports_loop(app: Flask, stop: threading.Event, every: float) -> None:
+    while not stop.is_set():
+        try:
+            refresh_reports(app)
+        except Exception:  # the dashboard computes live meanwhile
+            log.exception("Dashboard snapshots failed; retrying in %ss", every)
+        stop.wait(every)
+
+
 def run(app: Flask, stop: threading.Event) -> None:
     """Loop until `stop` is set."""
     poll = app.config["OUTBOX_POLL_SECONDS"]
@@ -83,6 +106,12 @@ def run(app: Flask, stop: threading.Event) -> None:
     log.info("Worker started (outbox every %ss, SLA ladder every %ss, mailbox every %ss%s)", poll, ladder_every,
              inbound_every, "" if app.config.get("IMAP_HOST") else ": no IMAP_HOST, not read")
     next_ladder = next_prune = next_inbound = 0.0
+    reports_every = app.config["REPORT_SNAPSHOT_SECONDS"]
+    if reports_every > 0:
+        # Its own thread: at a million tickets a refresh takes many seconds, which must not
+        # hold up the emails, the ladder or the mailbox.
+        threading.Thread(target=_reports_loop, args=(app, stop, reports_every), name="report-snapshots",
+                         daemon=True).start()
     while not stop.is_set():
         ladder_due = time.monotonic() >= next_ladder
         prune_due = time.monotonic() >= next_prune

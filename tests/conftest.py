@@ -27,7 +27,7 @@ PASSWORD = "correct-horse-42"
 SLA_TODAY = date(2026, 12, 3)  # the seeded holidays: 2026 and 2027, whatever the day the tests run
 INTL, DOM = "International Operations", "Domestic Operations"
 DATA_TABLES = [
-    "quarantined_message", "inbound_message", "digest_sent", "attachment_thumbnail", "attachment_chunk", "attachment", "audit_event", "saved_view", "sla_step", "sla_recompute", "sla_policy", "holiday", "calendar_window", "calendar", "notification", "ticket_event", "comment", "ticket_follower", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
+    "report_snapshot", "quarantined_message", "inbound_message", "digest_sent", "attachment_thumbnail", "attachment_chunk", "attachment", "audit_event", "saved_view", "sla_step", "sla_recompute", "sla_policy", "holiday", "calendar_window", "calendar", "notification", "ticket_event", "comment", "ticket_follower", "ticket_assignee", "ticket", "founder", "person_team", "login_session",
     "ab_user_role", "ab_user_group", "ab_api_key", "ab_user", "team",
 ]
 

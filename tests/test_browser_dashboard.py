@@ -14,8 +14,13 @@ CHARTS = ("open", "age", "weekly", "times", "sla")
 
 
 def _no_console_errors(page) -> list[str]:
+    """Console errors, and every failed request (with its URL). The browser's own request for
+    /favicon.ico, which the app does not serve, is left out."""
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
     return errors
 
 

@@ -261,8 +261,8 @@ def test_every_figure_links_to_exactly_its_tickets(app, floor, client_for, who):
         assert listed_count(client, link) == count, (where, link)
         checked += 1
     assert checked >= 40, checked  # tiles, team × priority, ages, 12 weeks × 2, timings, SLA, bookings
-    # and the page shows those very links and numbers
-    page = client.get("/dashboard/").get_data(as_text=True)
+    # and the page (all teams) shows those very links and numbers
+    page = client.get("/dashboard/?team=").get_data(as_text=True)
     for where, count, link in figures_with_links(figures):
         assert f'href="{link.replace("&", "&amp;")}"' in page, where
 
@@ -302,3 +302,87 @@ def test_dashboard_statements_are_bounded(app, floor, client_for, make_ticket, w
     with count_statements() as many:
         assert client.get("/dashboard/").status_code == 200
     assert len(many) == len(few) <= DASHBOARD_BUDGET, (len(few), len(many))
+
+
+# --- the admin's snapshots (app/reports/snapshots.py) -------------------------------------------------
+def test_the_admin_reads_the_schedulers_snapshot(app, floor, client_for, make_ticket, monkeypatch):
+    from app.models import ReportSnapshot
+    from app.reports import snapshots
+    from app.worker import refresh_reports
+
+    refresh_reports(app)  # what the worker does every REPORT_SNAPSHOT_SECONDS
+    assert db.session.query(ReportSnapshot).count() == 3  # all teams, and each of the two
+    admin, lead = client_for(floor.admin), client_for(floor.lead)
+    with count_statements() as statements:
+        page = admin.get("/dashboard/").get_data(as_text=True)
+    assert 'id="dashboard-as-of"' in page
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="6"', page)
+    assert len(statements) <= 4, statements  # person, permissions, the snapshot
+    live = summary(floor.admin)
+    cached = snapshots.read(db.session, None)
+    assert cached["snapshot"] is True and {**cached, "generated_at": "", "snapshot": False} == {
+        **live, "generated_at": ""}
+    domestic = admin.get(f"/dashboard/?team={team(DOM).id}").get_data(as_text=True)
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="2"', domestic) and "dashboard-as-of" in domestic
+
+    make_ticket(floor.bala, INTL, priority="Urgent", booking_id="BK-NEW")  # after the snapshot
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="6"', admin.get("/dashboard/").get_data(as_text=True))
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="5"',  # the lead's all teams: live
+                     lead.get("/dashboard/?team=").get_data(as_text=True))
+    other = admin.get("/dashboard/?since=2026-01-01&until=2026-01-31").get_data(as_text=True)  # another period: live
+    assert "dashboard-as-of" not in other and re.search(r'id="tile-open"[^>]*data-figure-count="7"', other)
+    refresh_reports(app)
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="7"', admin.get("/dashboard/").get_data(as_text=True))
+
+    # too old (twice the interval): live again
+    db.session.execute(update(ReportSnapshot).values(computed_at=utcnow() - timedelta(minutes=11)))
+    db.session.commit()
+    assert "dashboard-as-of" not in admin.get("/dashboard/").get_data(as_text=True)
+    # snapshots off: live
+    refresh_reports(app)
+    monkeypatch.setitem(app.config, "REPORT_SNAPSHOT_SECONDS", 0)
+    assert "dashboard-as-of" not in admin.get("/dashboard/").get_data(as_text=True)
+
+
+def test_a_snapshot_of_another_day_is_not_used(app, floor):
+    from app.models import ReportSnapshot
+    from app.reports import snapshots
+
+    yesterday = floor.now - timedelta(days=1)
+    snapshots.refresh(db.session, now=yesterday)
+    db.session.execute(update(ReportSnapshot).values(computed_at=utcnow()))  # fresh, but yesterday's period
+    db.session.commit()
+    assert snapshots.read(db.session, None) is None
+
+
+def test_a_lead_of_one_team_starts_on_it_and_reads_its_snapshot(app, floor, client_for, make_ticket):
+    from app.worker import refresh_reports
+
+    client = client_for(floor.lead)
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert f'<option value="{team(INTL).id}" selected>' in page and "Team: International Operations" in page
+    assert "dashboard-as-of" not in page  # no snapshot yet: live
+    refresh_reports(app)
+    make_ticket(floor.lead, DOM, booking_id="BK-LEADS-OWN")  # the lead's own ticket of another team
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert "dashboard-as-of" in page and re.search(r'id="tile-open"[^>]*data-figure-count="4"', page)
+    everything = client.get("/dashboard/?team=").get_data(as_text=True)  # All teams: their own ticket too, live
+    assert "dashboard-as-of" not in everything
+    assert re.search(r'id="tile-open"[^>]*data-figure-count="5"', everything)
+    other = client.get(f"/dashboard/?team={team(DOM).id}").get_data(as_text=True)  # not their team: live
+    assert "dashboard-as-of" not in other and re.search(r'id="tile-open"[^>]*data-figure-count="1"', other)
+
+
+def test_the_worker_refreshes_the_snapshots_in_a_thread_of_its_own(app, floor):
+    import threading
+
+    from app import worker
+    from app.models import ReportSnapshot
+
+    class OneRound(threading.Event):
+        def wait(self, timeout=None):  # the loop's pause ends the loop: one refresh, no waiting
+            self.set()
+            return True
+
+    worker._reports_loop(app, OneRound(), 300)
+    assert {row.key for row in db.session.query(ReportSnapshot)} == {"all", f"team:{team(INTL).id}", f"team:{team(DOM).id}"}

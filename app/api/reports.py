@@ -7,7 +7,8 @@ from flask import request
 from flask_appbuilder.api import expose, protect, safe
 
 from ..models import PRIORITIES
-from ..reports.figures import ReportError, parse_day, parse_team, summary
+from ..reports.figures import ReportError, parse_day, parse_team
+from ..reports.snapshots import dashboard_summary
 from ..tickets.visibility import current_person
 from .contract import ContractApi, _add
 
@@ -39,7 +40,9 @@ SUMMARY = _object({
         "timezone": {"type": "string", "description": "The zone whose days these are (DISPLAY_TIMEZONE)"},
     }),
     "team": {**_TEAM, "nullable": True, "description": "The team asked for, or null for all"},
-    "generated_at": {"type": "string", "format": "date-time"},
+    "generated_at": {"type": "string", "format": "date-time", "description": "When the figures were computed"},
+    "snapshot": {"type": "boolean", "description": (
+        "true: an admin's default period, read from the snapshot the scheduler keeps (as of generated_at)")},
     "open": _object({
         "total": _FIGURE,
         "by_team": {"type": "array", "items": _object({
@@ -134,7 +137,7 @@ class ReportApi(ContractApi):
             team = parse_team(session, request.args.get("team"))
             since = parse_day("since", request.args.get("since"))
             until = parse_day("until", request.args.get("until"))
-            figures = summary(current_person(), team, since, until, session=session)
+            figures = dashboard_summary(current_person(), team, since, until, session=session)
         except ReportError as error:
             return self.response_400(message={error.field: [error.message]})
         return self.response(200, **figures)

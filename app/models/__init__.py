@@ -27,6 +27,7 @@ from .inbound import (
     QuarantinedMessage,
 )
 from .login_session import LoginSession
+from .report import ReportSnapshot
 from .saved_view import SavedView
 from .sla import (
     BREACHED,
@@ -65,6 +66,7 @@ from .ticket import (
 )
 
 __all__ = [
+    "ReportSnapshot",
     "ACCEPTED",
     "DISCARDED",
     "HELD",

@@ -1,7 +1,9 @@
 """The dashboard's figures, as SQL aggregates over the tickets a person may see.
 
 `summary(person, team, since, until)` is the one entry point: the dashboard (app/views/dashboard.py),
-`GET /api/v1/report/summary` (app/api/reports.py) and the weekly digest read the same dict. Each
+`GET /api/v1/report/summary` (app/api/reports.py) and the weekly digest read the same dict (the
+first two through app/reports/snapshots.py, which serves an admin's default period from the
+scheduler's snapshot, computed by `summary_of_everything`). Each
 figure that counts tickets carries `link`, the ticket list filtered to exactly those tickets
 (app/tickets/filters.py), so a click lands on what was counted.
 
@@ -19,7 +21,7 @@ and its link agree even across a daylight-saving change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -40,7 +42,7 @@ from ..models import (
     ticket_assignee,
     utcnow,
 )
-from ..tickets.filters import AGE_BUCKETS, NONE, age_clause
+from ..tickets.filters import AGE_BUCKETS, NONE, age_clause, local_day_start  # the list's own day boundaries
 from ..tickets.queues import LIST_PATH
 from ..tickets.visibility import LEAD_ROLE, is_admin, role_names, visible_tickets_clause
 
@@ -78,11 +80,6 @@ class Period:
 # --- days in the company's time zone ----------------------------------------------------------
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-
-
-def local_day_start(day: date) -> datetime:
-    """Midnight of `day` in DISPLAY_TIMEZONE as stored (naive UTC); the list's filters agree."""
-    return datetime.combine(day, time(), tzinfo=_zone()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def local_today(now: datetime) -> date:
@@ -226,12 +223,24 @@ def summary(person: Person, team: Optional[int] = None, since: Optional[date] = 
             until: Optional[date] = None, now: Optional[datetime] = None,
             session: Optional[Session] = None) -> dict:
     """Every figure of the dashboard for `person` (the one visibility rule), optionally for one
-    team, over the period [since, until] (the company's days; default: the last 30 days).
-    Raises ReportError for a period that means nothing."""
+    team, over the period [since, until] (the company's days; default: the last 30 days), computed
+    now. Raises ReportError for a period that means nothing."""
+    sees_workload = is_admin(person) or LEAD_ROLE in role_names(person)
+    return compute(_scope(person, team), team, since, until, now, session, sees_workload)
+
+
+def summary_of_everything(team: Optional[int] = None, now: Optional[datetime] = None,
+                          session: Optional[Session] = None) -> dict:
+    """The default period's figures over every ticket (what an admin sees), for the snapshots."""
+    scope = [Ticket.team_id == team] if team is not None else []
+    return compute(scope, team, None, None, now, session, workload=True)
+
+
+def compute(scope: list, team: Optional[int], since: Optional[date], until: Optional[date],
+            now: Optional[datetime], session: Optional[Session], workload: bool) -> dict:
     session = session or current_app.appbuilder.session
     now = now or utcnow()
     period = period_of(since, until, now)
-    scope = _scope(person, team)
     dialect = session.get_bind().dialect.name
     teams = dict(session.execute(select(Team.id, Team.name).order_by(Team.name)).all())
 
@@ -243,12 +252,12 @@ def summary(person: Person, team: Optional[int] = None, since: Optional[date] = 
                    "timezone": current_app.config["DISPLAY_TIMEZONE"]},
         "team": named_team(team) if team is not None else None,
         "generated_at": now.replace(tzinfo=timezone.utc).isoformat(),
+        "snapshot": False,
     }
     result.update(_open_figures(session, scope, team, now, named_team))
     result["weekly"] = _weekly(session, scope, team, period)
     result.update(_timings(session, dialect, scope, period, named_team))
-    sees_workload = is_admin(person) or LEAD_ROLE in role_names(person)
-    result["workload"] = _workload(session, scope, team) if sees_workload else None
+    result["workload"] = _workload(session, scope, team) if workload else None
     result["repeat_bookings"] = _repeat_bookings(session, scope, team, period)
     result["teams"] = [named_team(team_id) for team_id in teams]
     return result

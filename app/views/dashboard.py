@@ -13,9 +13,10 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 
 from ..models import PRIORITIES, utcnow
-from ..reports.figures import ReportError, local_today, parse_day, parse_team, summary
+from ..reports.figures import ReportError, local_today, parse_day, parse_team
+from ..reports.snapshots import dashboard_summary
 from ..sla.display import display_time, span
-from ..tickets.visibility import current_person
+from ..tickets.visibility import LEAD_ROLE, current_person, is_admin, role_names
 from .ticket_list import PRIORITY_CSS, age_label
 
 QUICK_PERIODS = (7, 30, 90)
@@ -43,14 +44,16 @@ class DashboardView(BaseView):
         problem, status = None, 200
         try:
             team = parse_team(session, request.args.get("team"))
+            if "team" not in request.args:
+                team = self._own_team(person)
             since = parse_day("since", request.args.get("since"))
             until = parse_day("until", request.args.get("until"))
-            figures = summary(person, team, since, until, session=session)
+            figures = dashboard_summary(person, team, since, until, session=session)
         except ReportError as error:
             # A value that means nothing is named, and the page shows the default figures.
             problem, status = self._message(error), 400
             team = None
-            figures = summary(person, session=session)
+            figures = dashboard_summary(person, session=session)
         now = utcnow()
         today = local_today(now)
         return self.render_template(
@@ -69,7 +72,16 @@ class DashboardView(BaseView):
             until=figures["period"]["until"],
             week_label=_week_label,
             oldest=_oldest,
+            as_of=_as_of(figures),
         ), status
+
+    @staticmethod
+    def _own_team(person) -> Optional[int]:
+        """A lead of one team starts on that team (their dashboard is about their team; "All
+        teams" adds their own tickets of other teams)."""
+        if is_admin(person) or LEAD_ROLE not in role_names(person) or len(person.teams) != 1:
+            return None
+        return person.teams[0].id
 
     @staticmethod
     def _message(error: ReportError) -> str:
@@ -87,6 +99,13 @@ class DashboardView(BaseView):
 
 def _week_label(monday: str) -> str:
     return date.fromisoformat(monday).strftime("%d %b")
+
+
+def _as_of(figures: dict) -> str:
+    """When a snapshot's figures were computed (live figures: empty)."""
+    if not figures.get("snapshot"):
+        return ""
+    return display_time(datetime.fromisoformat(figures["generated_at"]).replace(tzinfo=None), "%H:%M")
 
 
 def _oldest(iso: Optional[str]) -> str:
