@@ -62,8 +62,11 @@ def chromium_page(base_url: str, csp_reports: list[str] | None = None) -> Iterat
             "executable: install the 'chromium' package.",
             pytrace=False,
         )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions: a form posted on a busy two-core machine (the suite runs
+    # two workers beside the browser) can take longer than Playwright's default 5 s to come back.
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -81,7 +81,7 @@ def test_the_login_form_asks_for_the_email(live_server, make_person):
         assert page.get_attribute("#username", "placeholder") == "Your email address"
         shoot(page, "i18n-login")
         log_in(page, person.email)
-        assert "/tickets/" in page.url
+        assert "/dashboard/" in page.url  # the home page after sign-in
 
 
 @pytest.mark.browser

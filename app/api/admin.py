@@ -106,7 +106,7 @@ class MemberApi(SimpleCrudApi):
     resource_name = "member"
     datamodel = SQLAInterface(Person)
     model = Person
-    include_route_methods = {"get", "get_list", "post", "put", "info", "handover"}  # deactivate, never delete
+    include_route_methods = {"get", "get_list", "post", "put", "info", "handover", "handover_tickets"}  # deactivate, never delete
     schema = add_model_schema = MemberSchema()
     edit_model_schema = MemberSchema(partial=True)  # PUT: any of the fields (documented so)
     list_columns = show_columns = [
@@ -126,12 +126,13 @@ class MemberApi(SimpleCrudApi):
             except InvalidValue as exc:
                 raise ApiError(422, {"password": [str(exc)]}) from exc
 
-    @expose("/<int:pk>/handover", methods=["GET", "POST"])
+    @expose("/<int:pk>/handover", methods=["GET"])
     @protect()
     @safe
     @permission_name("put")
-    def handover(self, pk: int):
-        """A person's open tickets, and handing them over (the screen's rules and bulk path).
+    def handover_tickets(self, pk: int):
+        """A person's open tickets, before handing them over (GET and POST are two operations, so
+        that a generated client gets both).
         ---
         get:
           summary: The person's open tickets (assigned, not resolved)
@@ -150,6 +151,16 @@ class MemberApi(SimpleCrudApi):
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
             500: {$ref: '#/components/responses/500'}
+        """
+        return self._handover(pk)
+
+    @expose("/<int:pk>/handover", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def handover(self, pk: int):
+        """Handing a person's open tickets over (the screen's rules and bulk path).
+        ---
         post:
           summary: Give every open ticket of the person to one or several people
           description: Each ticket loses the person and gains everyone in `to` (`mode` all) or the
@@ -181,6 +192,10 @@ class MemberApi(SimpleCrudApi):
             422: {$ref: '#/components/responses/422'}
             500: {$ref: '#/components/responses/500'}
         """
+        return self._handover(pk)
+
+    def _handover(self, pk: int):
+        """GET: the open tickets; POST: hand them over."""
         def run():
             session = self.datamodel.session
             person = self.datamodel.get(pk, self._base_filters)
