@@ -20,6 +20,7 @@ statement of the slowest request per page (the figures' SQL, app/reports/figures
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -196,8 +197,8 @@ def render(results: list[Figures], skipped: list[str]) -> str:
              "other benches) on the pages bench's seeded database, the last 30 days of its data "
              f"({PERIOD['since']} to {PERIOD['until']}) for the Agent, the Lead and the Admin (live), and the "
              "default dashboard of the Lead (their one team) and of the Admin (all teams), read from the "
-             "scheduler's snapshots (app/reports/snapshots.py), in turn, on a copy of the seeded database. Measured on a 2-core machine shared with other people's builds, "
-             "tests and benches while they ran (load average about 12): the figures are noisy and read high.", "",
+             "scheduler's snapshots (app/reports/snapshots.py), in turn, on a copy of the seeded database. "
+             f"Machine load (1-minute average) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.", "",
              "| Dataset | Person | p50 | p95 | Target (p95) | SQL statements | |", "|---|---|---|---|---|---|---|"]
     for f in results:
         for role, timings in f.timings.items():
@@ -239,9 +240,8 @@ def render(results: list[Figures], skipped: list[str]) -> str:
         "several teams is live (no snapshot per set of teams).",
         "- **The agent is computed live**, as it must be (their figures run over what they may "
         "see). Each of the agent's figure statements walks their ~2,000 tickets through the "
-        "primary key (about 10,000 buffer hits, all in memory); under this machine's load each took "
-        "40–220 ms, and the agent's target is missed here. Not measured on an idle machine. What "
-        "would cut it further: one statement over a materialised CTE of the agent's tickets "
+        "primary key (about 10,000 buffer hits, all in memory): the Agent line above gives each "
+        "statement's time; the agent's target is missed (the table). What would cut it: one statement over a materialised CTE of the agent's tickets "
         "instead of four passes over them (not done).",
         "",
     ]
