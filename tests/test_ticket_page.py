@@ -83,6 +83,21 @@ def test_empty_values_are_blank_never_none(cast, client_for, make_ticket):
     assert "None" not in text_of(page_of(client_for(people["admin"]), bare))
 
 
+def test_a_deactivated_assignee_is_marked_on_the_page(cast, client_for, make_ticket):
+    """Leads see on the ticket itself, not only in the list, that an assignee has left."""
+    people, _ = cast
+    leaver, stayer = people["agent_assigned"], people["agent_unrelated"]
+    ticket = make_ticket(people["agent_creator"], INTL, assignees=[leaver, stayer], booking_id="LEFT-1")
+    details = lambda: re.search(r"<dt>Assignees</dt><dd>(.*?)</dd>", page_of(client_for(people["lead_same_team"]), ticket), re.S).group(1)  # noqa: E731
+    assert "assignee-deactivated" not in details()
+    leaver.active = False
+    db.session.commit()
+    marked = details()
+    assert marked.count("assignee-deactivated") == 1
+    assert re.search(re.escape(leaver.full_name) + r"\s*<span[^>]*assignee-deactivated", marked)
+    assert stayer.full_name in marked
+
+
 def test_the_resolve_form_is_collapsed_until_resolve_is_pressed(cast, client_for):
     people, ticket = cast
     page = page_of(client_for(people["agent_assigned"]), ticket)
