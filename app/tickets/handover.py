@@ -26,26 +26,25 @@ class ChangedMeanwhile(bulk.BulkRefused):
   # every chosen person on each ticket, or the tickets shared out in turn
 
 
+def _open_and_assigned_to(person: Person) -> list:
+    """Open (not resolved) tickets with `person` among their assignees."""
+    return [
+        Ticket.id.in_(select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id == person.id)),
+        Ticket.status != STATUS_RESOLVED,
+    ]
+
+
 def open_tickets_of(session, person: Person, viewer: Optional[Person]) -> list[Ticket]:
     """The person's open tickets (assigned, not resolved) that `viewer` may see, oldest first."""
     return list(session.scalars(
         select(Ticket)
-        .where(
-            Ticket.id.in_(select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id == person.id)),
-            Ticket.status != STATUS_RESOLVED,
-            visible_tickets_clause(viewer),
-        )
+        .where(*_open_and_assigned_to(person), visible_tickets_clause(viewer))
         .order_by(Ticket.created_at, Ticket.id)
     ))
 
 
 def open_ticket_count(session, person: Person) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Ticket).where(
-            Ticket.id.in_(select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id == person.id)),
-            Ticket.status != STATUS_RESOLVED,
-        )
-    )
+    return session.scalar(select(func.count()).select_from(Ticket).where(*_open_and_assigned_to(person)))
 
 
 def chosen_people(session, ids: list[str], leaver: Person) -> list[Person]:
