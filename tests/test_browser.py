@@ -206,6 +206,9 @@ def test_agent_opens_finds_comments_and_resolves_a_ticket(live_server, make_pers
         expect(comment).to_contain_text(agent_name)
 
         page.click("#resolve-toggle")  # the resolve form opens on Resolve
+        # Fully open (its notes focused when the collapse has shown): filling and submitting while
+        # Bootstrap's collapse still moves the form once lost the submit on a busy machine.
+        expect(page.locator("#resolution_notes")).to_be_focused()
         page.fill("#resolution_notes", "Refund confirmed by the airline; customer informed.")
         page.click("#resolve-form button[type=submit]")
         expect(page.locator("#ticket-status")).to_have_text("Resolved")
