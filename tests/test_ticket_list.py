@@ -6,9 +6,10 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Ticket
+from app.models import Ticket, ticket_assignee
 from app.tickets.queues import QUEUES
 from tests.conftest import DOM, INTL
 from tests.test_api import api_for, token_for  # noqa: F401  (fixtures)
@@ -232,3 +233,69 @@ def test_an_esc_number_opens_its_ticket_whatever_the_filters(floor, client_for):
     for term in (f"ESC-{hidden.id}", f"#{hidden.id}", "ESC-999999"):
         answer = client.get("/tickets/list/", query_string={"search": term})
         assert answer.status_code == 200 and listed(answer.data) == [], term
+
+
+def assignment_copies(ticket_id: int) -> set:
+    """The ticket_updated_at of each of a ticket's assignment rows."""
+    rows = db.session.execute(
+        select(ticket_assignee.c.ticket_updated_at).where(ticket_assignee.c.ticket_id == ticket_id)
+    ).scalars()
+    return set(rows)
+
+
+def test_each_assignment_carries_its_tickets_last_update(floor, app):
+    """The database keeps ticket_assignee.ticket_updated_at equal to the ticket's updated_at
+    (migration 0020's triggers): when a person is assigned, when the ticket changes, and not
+    when a write leaves updated_at as it was."""
+    people, made = floor
+    ticket = made["PROG-MED"]
+    assert assignment_copies(ticket.id) == {ticket.updated_at}
+    ticket.subject = "Refund still not received"
+    ticket.updated_at = datetime(2026, 12, 2, 8, 30)
+    db.session.commit()
+    assert assignment_copies(ticket.id) == {datetime(2026, 12, 2, 8, 30)}
+    # A newly assigned person's row takes the ticket's time as it is when inserted.
+    ticket = made["NOBODY-HI"]
+    db.session.execute(ticket_assignee.insert().values(ticket_id=ticket.id, user_id=people["asha"].id))
+    db.session.commit()
+    assert assignment_copies(ticket.id) == {db.session.get(Ticket, ticket.id).updated_at}
+    # A write that keeps updated_at (as the SLA scheduler's) leaves the copies alone.
+    db.session.execute(ticket_assignee.update().where(ticket_assignee.c.ticket_id == ticket.id)
+                       .values(ticket_updated_at=datetime(2000, 1, 1)))
+    db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id)
+                       .values(priority="Low", updated_at=Ticket.__table__.c.updated_at))
+    db.session.commit()
+    assert assignment_copies(ticket.id) == {datetime(2000, 1, 1)}
+
+
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_an_agents_list_by_last_update_agrees_with_the_filtered_path(floor, client_for, make_ticket, direction):
+    """An agent's plain list by last update reads the copies (one pass over two indexes); with
+    any filter the list sorts the ticket table itself. Both give the same rows in the same
+    order and the same count, on every page, with a ticket the agent both created and is
+    assigned to listed once."""
+    people, made = floor
+    asha = people["asha"]
+    for number in range(7):
+        made[f"MORE-{number}"] = make_ticket(people["omar"], INTL, assignees=[asha], booking_id=f"MORE-{number}")
+    times = [datetime(2026, 11, day, 9) for day in (5, 3, 9, 1, 7, 3, 2, 8, 4, 6, 3)]
+    for ticket, when in zip(made.values(), times):
+        ticket.updated_at = when  # ties included: the id breaks them
+    db.session.commit()
+    client = client_for(asha)
+    every_status = [("_flt_0_status", status) for status in ("Open", "In Progress", "Waiting", "Resolved")]
+    sort = [("_oc_TicketModelView", "updated_at"), ("_od_TicketModelView", direction), ("psize_TicketModelView", "25")]
+    plain, filtered = get_list(client, sort), get_list(client, sort + every_status)
+    expected = sorted((t for t in made.values() if t.created_by_id == asha.id or asha in t.assignees),
+                      key=lambda t: (t.updated_at, t.id), reverse=direction == "desc")
+    assert listed(plain) == listed(filtered) == [t.booking_id for t in expected]
+    assert len(expected) == 11 and b'data-record-count="11"' in plain
+    for page in range(4):  # pages of three: the same rows page by page, the last one short
+        paged = sort[:2] + [("psize_TicketModelView", "3"), ("page_TicketModelView", str(page))]
+        plain_page, filtered_page = get_list(client, paged), get_list(client, paged + every_status)
+        assert listed(plain_page) == listed(filtered_page) == [t.booking_id for t in expected[page * 3:page * 3 + 3]]
+        assert b'data-record-count="11"' in plain_page and b'data-record-count="11"' in filtered_page
+    with count_statements() as statements:
+        get_list(client, sort)
+    assert len(statements) <= LIST_PAGE_BUDGET, "\n".join(statements)
+    assert not any("FROM ticket WHERE ticket.id IN" in statement for statement in statements)

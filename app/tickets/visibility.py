@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from flask import current_app, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import CompoundSelect, and_, false, or_, select, true, union_all
+from sqlalchemy import CompoundSelect, and_, exists, false, or_, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement, False_, True_
 
 from flask_appbuilder.security.sqla.models import Role
@@ -32,6 +32,12 @@ def is_admin(user: Any) -> bool:
     return current_app.config["AUTH_ROLE_ADMIN"] in role_names(user)
 
 
+# Aliases of the ticket table for the rule's subqueries, made once: aliasing a table builds its
+# whole column collection, which per request was a measurable share of the list's Python time.
+_CREATED = Ticket.__table__.alias("created_ticket")
+_ALSO_CREATED = Ticket.__table__.alias("also_created")
+
+
 def personal_ticket_ids(user: Person) -> CompoundSelect:
     """Ids of the tickets a person created or is assigned to: two index range scans, UNION ALL.
 
@@ -41,10 +47,31 @@ def personal_ticket_ids(user: Person) -> CompoundSelect:
     harmless inside IN. The first branch reads an alias of the ticket table so that it is not
     correlated with the outer query.
     """
-    created = Ticket.__table__.alias("created_ticket")
+    created = _CREATED
     return union_all(
         select(created.c.id).where(created.c.created_by_id == user.id),
         select(ticket_assignee.c.ticket_id).where(ticket_assignee.c.user_id == user.id),
+    )
+
+
+def personal_tickets_by_update(user: Person) -> CompoundSelect:
+    """(id, updated_at) of each ticket a person created or is assigned to, once, from two
+    index-only scans: (created_by_id, updated_at, id) on ticket, and (user_id,
+    ticket_updated_at, ticket_id) on ticket_assignee, whose ticket_updated_at the database keeps
+    equal to the ticket's (migration 0020). Sorting a person's tickets by last update through
+    personal_ticket_ids probed the ticket table once per ticket for its updated_at; here the
+    ticket table is not read at all. An assignment on a ticket the person also created is left
+    to the first branch (NOT EXISTS), so no id comes twice.
+    """
+    created, also_created = _CREATED, _ALSO_CREATED
+    return union_all(
+        select(created.c.id.label("id"), created.c.updated_at.label("updated_at"))
+        .where(created.c.created_by_id == user.id),
+        select(ticket_assignee.c.ticket_id, ticket_assignee.c.ticket_updated_at).where(
+            ticket_assignee.c.user_id == user.id,
+            ~exists().where(also_created.c.id == ticket_assignee.c.ticket_id,
+                            also_created.c.created_by_id == user.id),
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from flask import abort, current_app, flash, g, request
 from flask_appbuilder import expose
@@ -213,13 +214,17 @@ class CappedCountInterface(SQLAInterface):
             rows = [getattr(row, self.obj.__name__, row) for row in rows]
         else:
             rows = self._page_rows(filters, order_column, order_direction, page, page_size)
+        return self.count_around(filters, len(rows), page, page_size, select_columns), rows
+
+    def count_around(self, filters, shown: int, page: Optional[int], page_size: Optional[int],
+                     select_columns=None) -> int:
+        """The count for a page that came back with `shown` rows: a short page is the last one
+        and its own count; otherwise count, capped."""
         page = page or 0
-        if page_size and len(rows) < page_size and (rows or page == 0):
-            count = page * page_size + len(rows)
-        else:
-            limit = max(self.count_cap, (page + 1 + self.pages_ahead) * (page_size or 0))
-            count = self._capped_count(filters, select_columns, limit)
-        return count, rows
+        if page_size and shown < page_size and (shown or page == 0):
+            return page * page_size + shown
+        limit = max(self.count_cap, (page + 1 + self.pages_ahead) * (page_size or 0))
+        return self._capped_count(filters, select_columns, limit)
 
     def _page_rows(self, filters, order_column, order_direction, page, page_size) -> list:
         """The page's rows by a deferred join: first the ids of the page, filtered, ordered and

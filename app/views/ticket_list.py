@@ -23,7 +23,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, literal, select, union_all
 
-from ..models import PRIORITIES, STATUS_RESOLVED, STATUSES, Person, Team, Ticket, utcnow
+from ..models import PRIORITIES, STATUS_RESOLVED, STATUSES, Person, Team, Ticket, ticket_assignee, utcnow
+from ..models.ticket import running_due
 from ..reports import export as exports
 from ..reports.ticket_export import ticket_columns, ticket_rows
 from ..sla.display import display_time, due_badge, state_label
@@ -32,7 +33,9 @@ from ..tickets.ordering import SeverityOrder
 from ..tickets.people import staff_clause
 from ..tickets.queues import QUEUES, queue_for
 from ..tickets.search import TicketSearchFilter, quoted_ticket_number
-from ..tickets.visibility import current_person, sees_own_tickets_only
+from ..tickets.visibility import (
+    TicketVisibilityFilter, current_person, personal_tickets_by_update, sees_own_tickets_only,
+)
 from .base import CappedCountInterface
 
 PAGE_SIZES = (25, 50, 100)
@@ -83,6 +86,62 @@ class Row:
     updated: str
     # Open, and someone on it was deactivated (a leaver's ticket left for the leads).
     assignee_deactivated: bool = False
+
+
+@dataclass
+class ListedTicket:
+    """What a row of the list shows of a ticket: its columns, team name and assignees."""
+    id: int
+    version: int
+    subject: str
+    booking_id: str
+    status: str
+    priority: str
+    created_at: datetime
+    updated_at: datetime
+    sla_state: Optional[str]
+    first_responded_at: Optional[datetime]
+    first_response_due_at: Optional[datetime]
+    resolve_due_at: Optional[datetime]
+    team: str
+    assignees: list[tuple[str, bool]]  # (full name, active), by first name
+
+    def due(self) -> tuple[Optional[str], Optional[datetime]]:
+        return self.sla_state, running_due(self.status, self.first_responded_at, self.first_response_due_at,
+                                           self.resolve_due_at)
+
+
+_LISTED_COLUMNS = ("id", "version", "subject", "booking_id", "status", "priority", "created_at", "updated_at",
+                   "sla_state", "first_responded_at", "first_response_due_at", "resolve_due_at")
+
+
+def listed_tickets(session, ids: list[int]) -> list[ListedTicket]:
+    """The tickets of a page, in the order of `ids`, with team and assignees: one statement of
+    the columns the rows show (a ticket with several assignees comes once per assignee). Loaded
+    through the ORM, each ticket, its creator and every assignee became an object with every
+    column: the largest share of the list's own Python time."""
+    if not ids:
+        return []
+    ticket = Ticket.__table__
+    rows = session.execute(
+        select(*(ticket.c[name] for name in _LISTED_COLUMNS), Team.name, Person.first_name, Person.last_name,
+               Person.active)
+        .join(Team, Team.id == ticket.c.team_id)
+        .outerjoin(ticket_assignee, ticket_assignee.c.ticket_id == ticket.c.id)
+        .outerjoin(Person, Person.id == ticket_assignee.c.user_id)
+        .where(ticket.c.id.in_(ids))
+        .order_by(Person.first_name)
+    )
+    found: dict[int, ListedTicket] = {}
+    width = len(_LISTED_COLUMNS)
+    for row in rows:
+        listed = found.get(row[0])
+        if listed is None:
+            listed = found[row[0]] = ListedTicket(*row[:width], team=row[width], assignees=[])
+        first_name, last_name, active = row[width + 1:]
+        if first_name is not None:
+            listed.assignees.append((f"{first_name} {last_name}".strip(), active))
+    return [found[pk] for pk in ids if pk in found]
 
 
 @dataclass(frozen=True)
@@ -147,27 +206,46 @@ class TicketInterface(SeverityOrder, CappedCountInterface):
     def get_inner_filters(self, filters: Optional[Filters]) -> Optional[Filters]:
         return filters
 
-    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
-              select_columns=None, outer_default_load=False):
-        """For a person who sees only their own tickets (created or assigned: some thousands),
-        the page's ids come with the count of all matches, `count(*) OVER ()`, from the one
-        pass that sorts them: counting them apart probed the ticket table for each of them a
-        second time, most of the agent's list time at a million tickets. Leads and admins
-        (their teams', or all, tickets) keep the capped count."""
-        if select_columns or not page_size or not sees_own_tickets_only(current_person()):
-            return super().query(filters, order_column, order_direction, page, page_size, select_columns,
-                                 outer_default_load)
-        counted = self._apply_inner_all(
-            self.session.query(self.obj.id, func.count().over()), filters, order_column, order_direction,
-            page, page_size, aliases_mapping={},
+    def page_ids(self, filters: Filters, order_column: str, order_direction: str, page: int,
+                 page_size: int) -> tuple[int, list[int]]:
+        """The count of the list and the ids of one page of it, in order.
+
+        For a person who sees only their own tickets (created or assigned: some thousands) the
+        ids come with the count of all matches, `count(*) OVER ()`, from the one pass that
+        sorts them: counting them apart probed the ticket table for each of them a second time.
+        Their plain list by last update does not read the ticket table at all (_by_update).
+        Leads and admins (their teams', or all, tickets) get the capped count."""
+        person = current_person()
+        if sees_own_tickets_only(person):
+            if order_column == "updated_at" and only_visibility(filters):
+                counted = self._by_update(person, order_direction, page, page_size)
+            else:
+                counted = self._apply_inner_all(
+                    self.session.query(self.obj.id, func.count().over()), filters, order_column,
+                    order_direction, page, page_size, aliases_mapping={},
+                ).all()
+            if counted:  # (nothing here, or a page past the end: count as for anyone)
+                return counted[0][1], [pk for pk, _total in counted]
+        ids = [pk for (pk,) in self._apply_inner_all(
+            self.session.query(self.obj.id), filters, order_column, order_direction, page, page_size,
+            aliases_mapping={},
+        )]
+        return self.count_around(filters, len(ids), page, page_size), ids
+
+    def _by_update(self, person: Person, direction: str, page: Optional[int], page_size: int) -> list:
+        """A page of a person's own tickets by last update, with their count, from indexes
+        alone (personal_tickets_by_update): the plain list of an agent, the page most opened."""
+        mine = personal_tickets_by_update(person).subquery()
+        order = (mine.c.updated_at.asc(), mine.c.id.asc()) if direction == "asc" else \
+            (mine.c.updated_at.desc(), mine.c.id.desc())
+        return self.session.execute(
+            select(mine.c.id, func.count().over()).order_by(*order).limit(page_size).offset((page or 0) * page_size)
         ).all()
-        if not counted:  # nothing here, or a page past the end: count as usual
-            return super().query(filters, order_column, order_direction, page, page_size)
-        rows = self.apply_order_by(
-            self.session.query(self.obj).filter(self.obj.id.in_([pk for pk, _total in counted])),
-            order_column, order_direction, aliases_mapping={}, add_pk=True,
-        ).all()
-        return counted[0][1], rows
+
+
+def only_visibility(filters: Optional[Filters]) -> bool:
+    """Whether a list is filtered by nothing but the visibility rule (no filter, no search)."""
+    return filters is None or all(isinstance(flt, TicketVisibilityFilter) for flt in filters.filters)
 
 
 def applied_filters(datamodel, chosen: list[tuple[BaseFilter, object]]) -> Filters:
@@ -221,9 +299,9 @@ class TicketListMixin:
                 return redirect(url_for(".show", pk=number))
         page = int(request.args.get(f"page_{view}") or 0)
         page_size = int(request.args.get(f"psize_{view}") or self.page_size)
-        count, tickets = self.datamodel.query(shown.filters, order_column, direction, page=page, page_size=page_size)
-        if term and count == 1 and page == 0 and tickets:
-            return redirect(url_for(".show", pk=tickets[0].id))
+        count, ids = self.datamodel.page_ids(shown.filters, order_column, direction, page, page_size)
+        if term and count == 1 and page == 0 and ids:
+            return redirect(url_for(".show", pk=ids[0]))
         self.update_redirect()
         teams, people = filter_vocabulary(self.datamodel.session, _person_ids(args))
         queue = queue_for(args)
@@ -231,7 +309,7 @@ class TicketListMixin:
         return self.render_template(
             self.list_template,
             title=str(queue.label) if queue else self.list_title,
-            rows=self._rows(tickets),
+            rows=self._rows(listed_tickets(self.datamodel.session, ids)),
             count=count,
             page=page,
             page_size=page_size,
@@ -291,7 +369,7 @@ class TicketListMixin:
 
     # --- pieces of the page ------------------------------------------------------------
     @staticmethod
-    def _rows(tickets: list[Ticket]) -> list[Row]:
+    def _rows(tickets: list[ListedTicket]) -> list[Row]:
         now = utcnow()
         age = AgeWords(now)
         statuses = {status: badge(STATUS_CSS[status], "status", status, _(status)) for status in STATUSES}
@@ -303,13 +381,13 @@ class TicketListMixin:
                 version=ticket.version,
                 subject=ticket.subject,
                 booking_id=ticket.booking_id,
-                team=ticket.team.name,
+                team=ticket.team,
                 status=statuses[ticket.status],
                 priority=priorities[ticket.priority],
                 due=due_badge(ticket.due(), now),
-                assignees=", ".join(person.full_name for person in ticket.assignees),
+                assignees=", ".join(name for name, _active in ticket.assignees),
                 assignee_deactivated=ticket.status != STATUS_RESOLVED and any(
-                    not person.active for person in ticket.assignees),
+                    not active for _name, active in ticket.assignees),
                 age=age(ticket.created_at),
                 created=display_time(ticket.created_at),
                 # (the year only when it is not this one)
