@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +15,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Comment, Notification, SavedView, Ticket
-from app.reports.export import escape_cell
+from app.reports import export as exports
+from app.reports.export import NUMBER, TIME, Column, escape_cell, xlsx_stream
 from tests.conftest import DOM, INTL
 from tests.test_api import token_for  # noqa: F401 (fixture)
 
@@ -114,7 +117,96 @@ def test_xlsx_opens_in_openpyxl_with_the_same_rows_and_typed_cells(app, listed, 
     assert by_id[ids["formula"]]["Description"] == "यात्री का कमरा नहीं मिला"
     zone = app.config["DISPLAY_TIMEZONE"]
     assert isinstance(by_id[ids["resolved"]][f"Resolved ({zone})"], datetime)
+    if zone == "Asia/Kolkata":  # 10:00 UTC, as the CSV has it
+        assert by_id[ids["resolved"]][f"Resolved ({zone})"] == datetime(2026, 12, 1, 15, 30)
     assert by_id[ids["cast"]]["Comments"] == 3
+
+
+# --- the Excel file ---------------------------------------------------------------------------
+class CountedRows:
+    """Rows as a cursor hands them over, counting how many were taken."""
+
+    def __init__(self, rows: list):
+        self.rows, self.taken = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.taken += 1
+            yield row
+
+
+def test_the_excel_file_streams_as_its_rows_come(app):
+    """The first bytes leave before any row is read, and compressed rows follow while rows are
+    still to come: the file is never assembled whole first."""
+    words = random.Random(13)
+    rows = CountedRows([[n, " ".join(f"{words.getrandbits(40):x}" for _w in range(8))] for n in range(6000)])
+    columns = [Column("ID", NUMBER), Column("Subject")]
+    with app.test_request_context():
+        answer = exports.response("xlsx", "tickets", columns, rows, sheet="Tickets")
+        assert answer.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        assert answer.headers["Content-Disposition"].startswith('attachment; filename="tickets-20')
+        assert answer.headers["Cache-Control"] == "no-store"
+        taken_at_chunk, body = [], []
+        for chunk in answer.response:
+            taken_at_chunk.append(rows.taken)
+            body.append(chunk)
+    assert body[0].startswith(b"PK\x03\x04") and taken_at_chunk[0] == 0
+    assert len([taken for taken in taken_at_chunk if 0 < taken < len(rows.rows)]) >= 3
+    book = zipfile.ZipFile(io.BytesIO(b"".join(body)))
+    assert book.testzip() is None
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(body)), read_only=True).worksheets[0]
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == list(range(6000))
+
+
+def test_the_excel_files_cells_are_typed_and_escaped():
+    columns = [Column("ID", NUMBER), Column("Subject"), Column("Created (Asia/Kolkata)", TIME),
+               Column("Minutes", NUMBER)]
+    rows = [
+        [1, "यात्री का कमरा नहीं मिला", datetime(2026, 12, 1, 15, 30), 45],
+        [2, "=HYPERLINK(\"http://evil\")", None, None],
+        [3, "Tom <tom@x.test> & Co > all", datetime(2026, 1, 1), 0],
+        [4, "bell\x07 and form feed\x0c, tab\tand\nline", None, 12.5],
+        [5, "  leading and trailing spaces  ", None, -3],
+        [6, "x" * 40_000, None, None],
+        [7, "_x0041_ is no code here", None, None],
+        [8, "", None, None],
+    ]
+    data = b"".join(xlsx_stream(columns, rows, "Tickets"))
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    # 32-bit zip entries: Excel refuses ZIP64 markers on parts that do not need them
+    assert all(part.extract_version < 45 for part in archive.infolist())
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["Tickets"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == ("ID", "Subject", "Created (Asia/Kolkata)", "Minutes")
+    assert values[1] == (1, "यात्री का कमरा नहीं मिला", datetime(2026, 12, 1, 15, 30), 45)
+    assert values[2][1] == "'=HYPERLINK(\"http://evil\")"
+    assert values[3] == (3, "Tom <tom@x.test> & Co > all", datetime(2026, 1, 1), 0)
+    assert values[4][1:] == ("bell\ufffd and form feed\ufffd, tab\tand\nline", None, 12.5)  # (XML forbids them)
+    assert values[5][1] == "  leading and trailing spaces  " and values[5][3] == -3
+    assert values[6][1] == "x" * 32_767  # Excel's limit
+    # Excel reads _xHHHH_ as a character's code: the underscore is escaped (which Excel undoes)
+    assert values[7][1] == "_x005F_x0041_ is no code here"
+    assert values[8] == (8, None, None, None)
+    assert sheet["C2"].is_date and sheet["C2"].number_format == "yyyy-mm-dd hh:mm"
+    assert sheet["A1"].font.b and not sheet["A2"].font.b
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:D9"
+    assert sheet.column_dimensions["C"].width > sheet.column_dimensions["B"].width
+
+
+def test_an_excel_file_without_rows_has_its_header_and_no_filter():
+    data = b"".join(xlsx_stream([Column("ID", NUMBER), Column("Subject")], [], "Tickets: [all]"))
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[0]
+    assert sheet.title == "Tickets   all" and sheet.auto_filter.ref is None  # ([]: not in a sheet's name)
+    assert list(sheet.iter_rows(values_only=True)) == [("ID", "Subject")]
+
+
+@pytest.mark.parametrize("index, letters", [
+    (0, "A"), (25, "Z"), (26, "AA"), (51, "AZ"), (52, "BA"), (701, "ZZ"), (702, "AAA"), (16383, "XFD")])
+def test_column_letters(index, letters):
+    assert exports.column_letter(index) == letters
 
 
 @pytest.mark.parametrize("role, hidden_ones", [
