@@ -236,36 +236,45 @@ def test_an_esc_number_opens_its_ticket_whatever_the_filters(floor, client_for):
 
 
 def assignment_copies(ticket_id: int) -> set:
-    """The ticket_updated_at of each of a ticket's assignment rows."""
+    """(ticket_updated_at, ticket_status) of each of a ticket's assignment rows."""
     rows = db.session.execute(
-        select(ticket_assignee.c.ticket_updated_at).where(ticket_assignee.c.ticket_id == ticket_id)
-    ).scalars()
-    return set(rows)
+        select(ticket_assignee.c.ticket_updated_at, ticket_assignee.c.ticket_status)
+        .where(ticket_assignee.c.ticket_id == ticket_id)
+    )
+    return {tuple(row) for row in rows}
 
 
-def test_each_assignment_carries_its_tickets_last_update(floor, app):
-    """The database keeps ticket_assignee.ticket_updated_at equal to the ticket's updated_at
-    (migration 0020's triggers): when a person is assigned, when the ticket changes, and not
-    when a write leaves updated_at as it was."""
+def test_each_assignment_carries_its_tickets_last_update_and_status(floor, app):
+    """The database keeps ticket_assignee's copies of the ticket's updated_at and status equal
+    to the ticket's (migration 0020's triggers): when a person is assigned, when the ticket
+    changes, and not when a write leaves both as they were."""
     people, made = floor
     ticket = made["PROG-MED"]
-    assert assignment_copies(ticket.id) == {ticket.updated_at}
+    assert assignment_copies(ticket.id) == {(ticket.updated_at, "In Progress")}
     ticket.subject = "Refund still not received"
     ticket.updated_at = datetime(2026, 12, 2, 8, 30)
     db.session.commit()
-    assert assignment_copies(ticket.id) == {datetime(2026, 12, 2, 8, 30)}
-    # A newly assigned person's row takes the ticket's time as it is when inserted.
+    assert assignment_copies(ticket.id) == {(datetime(2026, 12, 2, 8, 30), "In Progress")}
+    ticket.status = "Waiting"
+    db.session.commit()
+    assert assignment_copies(ticket.id) == {(db.session.get(Ticket, ticket.id).updated_at, "Waiting")}
+    # A status changed by a plain UPDATE that keeps updated_at is copied too.
+    db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id)
+                       .values(status="Open", updated_at=Ticket.__table__.c.updated_at))
+    db.session.commit()
+    assert {status for _when, status in assignment_copies(ticket.id)} == {"Open"}
+    # A newly assigned person's row takes the ticket's time and status as they are when inserted.
     ticket = made["NOBODY-HI"]
     db.session.execute(ticket_assignee.insert().values(ticket_id=ticket.id, user_id=people["asha"].id))
     db.session.commit()
-    assert assignment_copies(ticket.id) == {db.session.get(Ticket, ticket.id).updated_at}
-    # A write that keeps updated_at (as the SLA scheduler's) leaves the copies alone.
+    assert assignment_copies(ticket.id) == {(db.session.get(Ticket, ticket.id).updated_at, "Open")}
+    # A write that keeps both (as the SLA scheduler's) leaves the copies alone.
     db.session.execute(ticket_assignee.update().where(ticket_assignee.c.ticket_id == ticket.id)
                        .values(ticket_updated_at=datetime(2000, 1, 1)))
     db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id)
                        .values(priority="Low", updated_at=Ticket.__table__.c.updated_at))
     db.session.commit()
-    assert assignment_copies(ticket.id) == {datetime(2000, 1, 1)}
+    assert assignment_copies(ticket.id) == {(datetime(2000, 1, 1), "Open")}
 
 
 @pytest.mark.parametrize("direction", ["desc", "asc"])
@@ -299,3 +308,33 @@ def test_an_agents_list_by_last_update_agrees_with_the_filtered_path(floor, clie
         get_list(client, sort)
     assert len(statements) <= LIST_PAGE_BUDGET, "\n".join(statements)
     assert not any("FROM ticket WHERE ticket.id IN" in statement for statement in statements)
+
+
+@pytest.mark.parametrize("who", ["asha", "lead"])
+def test_my_open_tickets_from_the_assignments_agree_with_the_filtered_path(floor, client_for, make_ticket, who):
+    """Anyone's My open tickets (assigned to me, open, by last update) is read from the
+    assignments' copies alone; with one more filter that keeps every ticket (all priorities)
+    the list sorts the ticket table itself. Same rows, order and count, page by page."""
+    people, made = floor
+    me = people[who]
+    for number in range(5):
+        made[f"MINE-{number}"] = make_ticket(people["omar"], INTL, assignees=[me], booking_id=f"MINE-{number}",
+                                             status=("Open", "Waiting", "Resolved")[number % 3])
+    for ticket, day in zip(made.values(), (5, 3, 9, 1, 7, 3, 2, 8, 4, 6, 3)):
+        ticket.updated_at = datetime(2026, 11, day, 9)
+    db.session.commit()
+    client = client_for(me)
+    queue = list(QUEUE["my_open"].args)
+    every_priority = [("_flt_0_priority", priority) for priority in ("Low", "Medium", "High", "Urgent")]
+    expected = sorted((t for t in made.values() if me in t.assignees and t.status != "Resolved"),
+                      key=lambda t: (t.updated_at, t.id), reverse=True)
+    assert len(expected) >= 4
+    for page in range(2):
+        paged = queue + [("psize_TicketModelView", "3"), ("page_TicketModelView", str(page))]
+        fast, slow = get_list(client, paged), get_list(client, paged + every_priority)
+        assert listed(fast) == listed(slow) == [t.booking_id for t in expected[page * 3:page * 3 + 3]]
+        assert f'data-record-count="{len(expected)}"'.encode() in fast
+    with count_statements() as statements:
+        get_list(client, queue)
+    assert len(statements) <= LIST_PAGE_BUDGET, "\n".join(statements)
+    assert any("ticket_assignee.ticket_status IN" in statement for statement in statements), "\n".join(statements)

@@ -46,13 +46,15 @@ ticket_assignee = Table(
     Model.metadata,
     Column("ticket_id", Integer, ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
-    # A copy of the ticket's updated_at, kept by the database's triggers (migration 0020): a
-    # person's assigned tickets come newest first from the index below, with no probe of the
-    # ticket table per ticket. Never written by the app; NULL only inside an SQLite insert.
+    # Copies of the ticket's updated_at and status, kept by the database's triggers (migration
+    # 0020): a person's assigned tickets come newest first, open or not, from the index below,
+    # with no probe of the ticket table per ticket. Never written by the app; NULL only inside
+    # an SQLite insert.
     Column("ticket_updated_at", DateTime, nullable=True),
+    Column("ticket_status", String(20), nullable=True),
     # (user_id, ticket_id): a person's tickets straight from the index (the visibility rule).
     Index("ix_ticket_assignee_user_ticket", "user_id", "ticket_id"),
-    Index("ix_ticket_assignee_user_updated", "user_id", "ticket_updated_at", "ticket_id"),
+    Index("ix_ticket_assignee_user_updated", "user_id", "ticket_updated_at", "ticket_id", "ticket_status"),
 )
 
 

@@ -1,11 +1,11 @@
 """THE visibility rule: who may see which ticket. Every route reuses it."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from flask import current_app, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import CompoundSelect, and_, exists, false, or_, select, true, union_all
+from sqlalchemy import CompoundSelect, Select, and_, exists, false, or_, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement, False_, True_
 
 from flask_appbuilder.security.sqla.models import Role
@@ -73,6 +73,17 @@ def personal_tickets_by_update(user: Person) -> CompoundSelect:
                             also_created.c.created_by_id == user.id),
         ),
     )
+
+
+def assigned_by_update(user: Person, statuses: Sequence[str] = ()) -> Select:
+    """(id, updated_at) of each ticket assigned to a person (optionally: in one of `statuses`),
+    from one index-only scan of (user_id, ticket_updated_at, ticket_id, ticket_status), whose
+    copies the database keeps equal to the ticket's (migration 0020). A ticket assigned to
+    someone is visible to them (the rule above), whatever their role: My open tickets needs no
+    other check, and no probe of the ticket table per ticket."""
+    query = select(ticket_assignee.c.ticket_id.label("id"), ticket_assignee.c.ticket_updated_at.label("updated_at"))
+    query = query.where(ticket_assignee.c.user_id == user.id)
+    return query.where(ticket_assignee.c.ticket_status.in_(statuses)) if statuses else query
 
 
 def visible_tickets_clause(user: Optional[Person]) -> ColumnElement[bool]:

@@ -28,13 +28,15 @@ from ..models.ticket import running_due
 from ..reports import export as exports
 from ..reports.ticket_export import ticket_columns, ticket_rows
 from ..sla.display import display_time, due_badge, state_label
-from ..tickets.filters import AGE_BUCKETS, ME, MY_TEAMS, NONE, SLA_STATES, filter_problems, ticket_filters
+from ..tickets.filters import (
+    AGE_BUCKETS, ME, MY_TEAMS, NONE, SLA_STATES, AssigneeFilter, StatusFilter, filter_problems, ticket_filters,
+)
 from ..tickets.ordering import SeverityOrder
 from ..tickets.people import staff_clause
 from ..tickets.queues import QUEUES, queue_for
 from ..tickets.search import TicketSearchFilter, quoted_ticket_number
 from ..tickets.visibility import (
-    TicketVisibilityFilter, current_person, personal_tickets_by_update, sees_own_tickets_only,
+    TicketVisibilityFilter, assigned_by_update, current_person, personal_tickets_by_update, sees_own_tickets_only,
 )
 from .base import CappedCountInterface
 
@@ -213,34 +215,58 @@ class TicketInterface(SeverityOrder, CappedCountInterface):
         For a person who sees only their own tickets (created or assigned: some thousands) the
         ids come with the count of all matches, `count(*) OVER ()`, from the one pass that
         sorts them: counting them apart probed the ticket table for each of them a second time.
-        Their plain list by last update does not read the ticket table at all (_by_update).
-        Leads and admins (their teams', or all, tickets) get the capped count."""
+        Their plain list by last update, and anyone's own assigned work by last update (My open
+        tickets), do not read the ticket table at all (_by_update). Leads and admins (their
+        teams', or all, tickets) otherwise get the capped count."""
         person = current_person()
-        if sees_own_tickets_only(person):
+        assigned = own_assignments(filters, person) if order_column == "updated_at" else None
+        counted = None
+        if assigned is not None:  # My open tickets, for anyone
+            counted = self._by_update(assigned_by_update(person, assigned), order_direction, page, page_size)
+        elif sees_own_tickets_only(person):
             if order_column == "updated_at" and only_visibility(filters):
-                counted = self._by_update(person, order_direction, page, page_size)
+                counted = self._by_update(personal_tickets_by_update(person), order_direction, page, page_size)
             else:
                 counted = self._apply_inner_all(
                     self.session.query(self.obj.id, func.count().over()), filters, order_column,
                     order_direction, page, page_size, aliases_mapping={},
                 ).all()
-            if counted:  # (nothing here, or a page past the end: count as for anyone)
-                return counted[0][1], [pk for pk, _total in counted]
+        if counted:  # (nothing here, or a page past the end: count as for anyone)
+            return counted[0][1], [pk for pk, _total in counted]
         ids = [pk for (pk,) in self._apply_inner_all(
             self.session.query(self.obj.id), filters, order_column, order_direction, page, page_size,
             aliases_mapping={},
         )]
         return self.count_around(filters, len(ids), page, page_size), ids
 
-    def _by_update(self, person: Person, direction: str, page: Optional[int], page_size: int) -> list:
-        """A page of a person's own tickets by last update, with their count, from indexes
-        alone (personal_tickets_by_update): the plain list of an agent, the page most opened."""
-        mine = personal_tickets_by_update(person).subquery()
+    def _by_update(self, tickets, direction: str, page: Optional[int], page_size: int) -> list:
+        """A page of (id, count of all) by last update, from `tickets`' (id, updated_at) read off
+        indexes alone: an agent's plain list, and anyone's own assigned work."""
+        mine = tickets.subquery()
         order = (mine.c.updated_at.asc(), mine.c.id.asc()) if direction == "asc" else \
             (mine.c.updated_at.desc(), mine.c.id.desc())
         return self.session.execute(
             select(mine.c.id, func.count().over()).order_by(*order).limit(page_size).offset((page or 0) * page_size)
         ).all()
+
+
+def own_assignments(filters: Optional[Filters], person: Optional[Person]) -> Optional[list[str]]:
+    """The statuses chosen (none: any) when a list shows exactly the tickets assigned to the
+    viewer, in some statuses or all (My open tickets), and None for any other list."""
+    if filters is None or person is None or not person.is_active:
+        return None
+    statuses, mine = [], False
+    for flt, value in zip(filters.filters, filters.values):
+        if isinstance(flt, TicketVisibilityFilter):
+            continue  # (what is assigned to someone is visible to them)
+        chosen = flt.chosen(value) if isinstance(flt, (AssigneeFilter, StatusFilter)) else None
+        if isinstance(flt, AssigneeFilter) and not mine and chosen in (["me"], [str(person.id)]):
+            mine = True
+        elif isinstance(flt, StatusFilter) and not statuses and chosen:
+            statuses = chosen
+        else:
+            return None
+    return statuses if mine else None
 
 
 def only_visibility(filters: Optional[Filters]) -> bool:
