@@ -61,6 +61,7 @@ PERIOD = {"since": (LAST_DAY - timedelta(days=29)).isoformat(), "until": LAST_DA
 class Figures:
     label: str
     refresh_seconds: float = 0.0
+    load_at_start: float = 0.0  # the machine's 1-minute load average when the requests began
     snapshots: int = 0
     people: dict[str, str] = field(default_factory=dict)  # role → who
     timings: dict[str, list[float]] = field(default_factory=dict)
@@ -156,6 +157,7 @@ def run(ds, url: str, seeded: bool, requests: int) -> Figures:
     event.listen(engine, "after_cursor_execute", after)
     try:
         say(f"[{ds.label}] {requests} dashboards per page, round-robin …")
+        figures.load_at_start = os.getloadavg()[0]
         for n in range(requests + WARMUP):
             for role, (client, page_url) in pages.items():
                 if role in SLOW_PAGES and n >= WARMUP + max(requests // 4, 5):
@@ -198,7 +200,9 @@ def render(results: list[Figures], skipped: list[str]) -> str:
              f"({PERIOD['since']} to {PERIOD['until']}) for the Agent, the Lead and the Admin (live), and the "
              "default dashboard of the Lead (their one team) and of the Admin (all teams), read from the "
              "scheduler's snapshots (app/reports/snapshots.py), in turn, on a copy of the seeded database. "
-             f"Machine load (1-minute average) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.", "",
+             "Machine load (1-minute average) when the requests began: "
+             f"{', '.join(f'{f.load_at_start:.1f} ({f.label})' for f in results)}; at the end: "
+             f"{os.getloadavg()[0]:.1f}; on {os.cpu_count()} cores.", "",
              "| Dataset | Person | p50 | p95 | Target (p95) | SQL statements | |", "|---|---|---|---|---|---|---|"]
     for f in results:
         for role, timings in f.timings.items():
