@@ -183,7 +183,9 @@ def run(ds, url: str, seeded: bool, requests: int) -> Figures:
 
 def _first_words(statement: str) -> str:
     text = " ".join(statement.split())
-    for marker, name in (("report_snapshot", "the snapshot"), ("percentile", "response times and SLA met"),
+    for marker, name in (("report_snapshot", "the snapshot"),
+                         ("WITH visible_ticket", "the figures, one statement over the agent's tickets"),
+                         ("percentile", "response times and SLA met"),
                          ("GROUP BY ab_user.id", "workload"), ("GROUP BY ticket.booking_id", "repeat bookings"),
                          ("AS week", "created/resolved per week"),
                          ("GROUP BY ticket.team_id, ticket.priority", "open tickets (team × priority, tiles, ages)"),
@@ -227,7 +229,9 @@ def render(results: list[Figures], skipped: list[str]) -> str:
         "bucketed by `CASE` in SQL, one statement for both); per team the count, `percentile_cont` "
         "median and 90th percentile of the stored working minutes and the SLA outcome (SQLite: the same "
         "interpolation written with window functions); workload per assignee; repeat bookings; plus "
-        "the teams' names, the person and the permissions.",
+        "the teams' names, the person and the permissions. An agent's figures (all but the workload) "
+        "are one statement: a `MATERIALIZED` CTE of the columns they need of the agent's tickets, "
+        "which every figure aggregates.",
         "",
         "What the figures say:",
         "",
@@ -243,10 +247,13 @@ def render(results: list[Figures], skipped: list[str]) -> str:
         "of other teams, live: seconds at 1M, a team being a quarter of the table here). A lead of "
         "several teams is live (no snapshot per set of teams).",
         "- **The agent is computed live**, as it must be (their figures run over what they may "
-        "see). Each of the agent's figure statements walks their ~2,000 tickets through the "
-        "primary key (about 10,000 buffer hits, all in memory): the Agent line above gives each "
-        "statement's time; the agent's target is missed (the table). What would cut it: one statement over a materialised CTE of the agent's tickets "
-        "instead of four passes over them (not done).",
+        "see), in one statement: the CTE fetches their ~2,000 tickets once (the visibility rule's "
+        "two index-only scans, then the primary key: about 10,000 buffer hits, all in memory) and "
+        "the figures aggregate it in the same backend. Four statements over the table used to walk "
+        "those tickets six times (the weekly and the timing figures are two passes each, about "
+        "50,000 buffer hits in all), and PostgreSQL ran those two statements with two parallel "
+        "workers each, whose start-up cost more than the probing itself on this 2-core machine. "
+        "The Agent line above gives the statement's time (with the machine's load).",
         "",
     ]
     if skipped:
