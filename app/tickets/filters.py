@@ -236,13 +236,14 @@ class DateToFilter(DateFromFilter):
         return query.filter(getattr(Ticket, self.column_name) < end)
 
 
-def age_clause(low: int, high: Optional[int], now: datetime):
-    """Created at least `low` and less than `high` days before `now` (24-hour days)."""
+def age_clause(low: int, high: Optional[int], now: datetime, created_at: Any = Ticket.created_at):
+    """Created at least `low` and less than `high` days before `now` (24-hour days); `created_at`:
+    the column to test (the dashboard's may be that of a CTE of the person's tickets)."""
     clauses = []
     if low:
-        clauses.append(Ticket.created_at <= now - timedelta(days=low))
+        clauses.append(created_at <= now - timedelta(days=low))
     if high is not None:
-        clauses.append(Ticket.created_at > now - timedelta(days=high))
+        clauses.append(created_at > now - timedelta(days=high))
     return and_(*clauses)
 
 
