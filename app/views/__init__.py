@@ -11,6 +11,7 @@ from .attachments import AttachmentView
 from .audit import AuditEventView
 from .comments import CommentModelView
 from .dashboard import DashboardView
+from .menu_cache import cached_menu
 from .notifications import NotificationModelView, outbox_banner
 from .password_reset import ForgotPasswordView
 from .quarantine import QuarantineView
@@ -22,6 +23,8 @@ from .tickets import TicketModelView
 def register_views(appbuilder: AppBuilder) -> None:
     # Every page's admin banner while emails are failing (templates/appbuilder/flash.html).
     current_app.jinja_env.globals["outbox_banner"] = outbox_banner
+    # The menu, rendered once per kind of reader (app/views/menu_cache.py).
+    current_app.jinja_env.globals["cached_menu"] = cached_menu
     # The home page after login (HomeView redirects there); the Tickets menu follows it.
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-tachometer")
     appbuilder.add_view(
@@ -57,7 +60,7 @@ def register_views(appbuilder: AppBuilder) -> None:
         QuarantineView, "Quarantined emails", label=_l("Quarantined emails"), icon="fa-shield", category="Admin",
     )
     appbuilder.add_view_no_menu(AttachmentView)  # files are reached from their ticket's page
-    appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu.html)
+    appbuilder.add_view_no_menu(SavedViewView)  # its links are in the Tickets menu (navbar_menu_items.html)
     forgot = appbuilder.add_view_no_menu(ForgotPasswordView)
     # Asking for reset emails: a budget per client address (in RATELIMIT_STORAGE_URI, shared
     # by every worker and instance when it is Redis), like the login's.
